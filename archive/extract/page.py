@@ -1,0 +1,143 @@
+"""extract_page(url, headers, body) -> Page: the one entry point for HTML.
+
+A pure function of its arguments (no network, no clock, no Scrapy), so archived responses
+give the same records years later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from lxml.html import HtmlElement
+
+from archive.extract.article import extract_article, post_id
+from archive.extract.document import parse_html
+from archive.extract.pagination import extract_pagination, first_page_url
+from archive.extract.text import absolute, class_xpath, classes, last_path_segment, squash
+from archive.records import Article, Page, PageKind, Skipped, Source, Term
+
+# Bumped whenever extraction output changes, so rows can say which extractor made them.
+EXTRACTOR_VERSION = "1"
+
+# A post in a list: block themes' query loop items, classic themes' post_class() elements.
+POST_BLOCKS = (
+    f"//*[{class_xpath('wp-block-post')}] | //*[{class_xpath('hentry')}] | "
+    f"//*[{class_xpath('type-post')}]"
+)
+
+
+def _outermost(elements: list[HtmlElement]) -> list[HtmlElement]:
+    """Drop elements nested in another candidate (an <article class=hentry> inside an <li>)."""
+    chosen = set(elements)
+    return [el for el in elements if not any(a in chosen for a in el.iterancestors())]
+
+
+def tag_slug_from_url(url: str) -> str | None:
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    if "tag" in segments:
+        index = segments.index("tag")
+        if index + 1 < len(segments):
+            return unquote(segments[index + 1])
+    values = parse_qs(parts.query).get("tag")
+    return values[0] if values else None
+
+
+def _archive_tag(root: HtmlElement, url: str, body_classes: list[str]) -> Term | None:
+    slug = tag_slug_from_url(url)
+    if slug is None:
+        # body_class() prints tag-<slug> then tag-<id>; the first non-numeric one is the slug.
+        slug = next(
+            (c[4:] for c in body_classes if c.startswith("tag-") and not c[4:].isdigit()), None
+        )
+    if slug is None:
+        return None
+    first = first_page_url(url)
+    name = None
+    for anchor in root.xpath("//a[@href][contains(concat(' ', @rel, ' '), ' tag ')]"):
+        href = absolute(url, anchor.get("href"))
+        if href and last_path_segment(href) == slug:
+            name = squash(anchor.text_content())
+            break
+    if name is None:
+        # get_the_archive_title(): "Tag: <span>name</span>"
+        title = root.xpath(
+            f"//*[{class_xpath('page-title')}] | //*[{class_xpath('wp-block-query-title')}]"
+        )
+        if title:
+            span = title[0].find(".//span")
+            text = squash((span if span is not None else title[0]).text_content())
+            name = text.split(":", 1)[-1].strip() if span is None else text
+    return Term(slug, name or None, first)
+
+
+def _is_tag_archive(url: str, body_classes: list[str]) -> bool:
+    if "tag" in body_classes and "archive" in body_classes:
+        return True
+    # Themes that drop body_class(): fall back on the URL WordPress uses for tag archives.
+    return not body_classes and tag_slug_from_url(url) is not None
+
+
+def extract_page(url: str, headers: Mapping[str, str] | None, body: bytes) -> Page:
+    root = parse_html(headers, body)
+    body_el = root.find("body")
+    body_classes = classes(body_el) if body_el is not None else []
+    tag_links = tuple(
+        dict.fromkeys(
+            href
+            for a in root.xpath("//a[@href]")
+            if (href := absolute(url, a.get("href"))) and tag_slug_from_url(href)
+            and urlsplit(href).netloc == urlsplit(url).netloc
+        )
+    )
+
+    if _is_tag_archive(url, body_classes):
+        tag = _archive_tag(root, url, body_classes)
+        articles: list[Article] = []
+        skipped: list[Skipped] = []
+        for element in _outermost(root.xpath(POST_BLOCKS)):
+            found = extract_article(element, url, Source.ARCHIVE)
+            if isinstance(found, Skipped):
+                skipped.append(found)
+                continue
+            if tag is not None and all(t.slug != tag.slug for t in found.tags):
+                # Listed under this tag is WordPress's own word that it has this tag.
+                found = _with_tag(found, tag)
+            articles.append(found)
+        pagination = extract_pagination(root, url)
+        return Page(
+            url=url,
+            kind=PageKind.TAG_ARCHIVE,
+            tag=tag,
+            page_number=pagination.page_number,
+            last_page=pagination.last_page,
+            page_urls=pagination.page_urls,
+            next_url=pagination.next_url,
+            articles=tuple(articles),
+            skipped=tuple(skipped),
+            tag_links=tag_links,
+        )
+
+    if "single-post" in body_classes or ("single" in body_classes and post_id(body_el)):
+        canonical = root.xpath("//link[@rel='canonical']/@href")
+        permalink = absolute(url, canonical[0]) if canonical else url
+        wp_id = post_id(body_el)
+        blocks = _outermost(root.xpath(POST_BLOCKS))
+        element = next((b for b in blocks if post_id(b) == wp_id), None)
+        if element is None:
+            # Block themes print no post_class() wrapper on single pages: the post is <main>.
+            element = root.find(".//main") if root.find(".//main") is not None else body_el
+        found = extract_article(element, url, Source.SINGLE, permalink=permalink)
+        if isinstance(found, Article) and found.wp_post_id is None and wp_id is not None:
+            found = replace(found, wp_post_id=wp_id)
+        if isinstance(found, Skipped):
+            return Page(url, PageKind.SINGLE, skipped=(found,), tag_links=tag_links)
+        return Page(url, PageKind.SINGLE, articles=(found,), tag_links=tag_links)
+
+    return Page(url, PageKind.OTHER, tag_links=tag_links)
+
+
+def _with_tag(article: Article, tag: Term) -> Article:
+    return replace(article, tags=(*article.tags, tag))

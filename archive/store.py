@@ -1,0 +1,178 @@
+"""The SQLite store: Article records in, rows out. One transaction per batch.
+
+An article is identified by its permalink. It may be observed several times in one crawl
+(under several tags, and on its own page); observations merge into one row:
+- its own page (Source.SINGLE) is authoritative; an archive block only fills blanks in a row
+  that a single page wrote, so the order in which pages arrive never changes the result;
+- tags and categories accumulate (article_tags / article_categories);
+- sections, items, images and links are replaced only when the content's hash changes.
+Re-storing what is already there changes nothing but the last_seen columns.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import sqlite_utils
+
+from archive.errors import StoreError
+from archive.extract import EXTRACTOR_VERSION
+from archive.records import Article, Content, Source, Term
+from archive.schema import TERM_TABLES, ensure_schema
+
+METADATA_FIELDS = ("wp_post_id", "title", "published", "author")
+
+
+class Outcome(StrEnum):
+    NEW = "new"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class Saved:
+    url: str
+    article_id: int
+    outcome: Outcome
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        try:
+            self.db = sqlite_utils.Database(path)
+            # WAL: readers (Datasette, a researcher's notebook) never block the crawl's writes.
+            self.db.enable_wal()
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA busy_timeout = 10000")
+            ensure_schema(self.db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open {path} as a SQLite database: {exc}") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    def save(self, articles: Iterable[Article], seen_at: str) -> list[Saved]:
+        """Write a batch in one transaction: all of it is committed, or none of it."""
+        try:
+            with self.db.atomic():
+                return [self._save_one(article, seen_at) for article in articles]
+        except sqlite3.Error as exc:
+            raise StoreError(f"writing to the database failed: {exc}") from exc
+
+    def _save_one(self, article: Article, seen_at: str) -> Saved:
+        rows = list(self.db["articles"].rows_where("url = ?", [article.url], limit=1))
+        if not rows:
+            article_id = self._insert(article, seen_at)
+            outcome = Outcome.NEW
+        else:
+            article_id, outcome = self._merge(rows[0], article, seen_at)
+        for taxonomy, terms in (("tag", article.tags), ("category", article.categories)):
+            self._link_terms(article_id, taxonomy, terms, seen_at)
+        return Saved(article.url, article_id, outcome)
+
+    def _insert(self, article: Article, seen_at: str) -> int:
+        row = {
+            "url": article.url,
+            **{name: getattr(article, name) for name in METADATA_FIELDS},
+            **_content_columns(article.content),
+            "record_source": article.source.value,
+            "extractor_version": EXTRACTOR_VERSION,
+            "first_seen": seen_at,
+            "last_seen": seen_at,
+        }
+        article_id = self.db["articles"].insert(row).last_pk
+        if article.content is not None:
+            self._write_parts(article_id, article.content)
+        return article_id
+
+    def _merge(self, row: dict, article: Article, seen_at: str) -> tuple[int, Outcome]:
+        authoritative = article.source is Source.SINGLE or row["record_source"] == Source.ARCHIVE
+        updates: dict = {"last_seen": seen_at}
+        for name in METADATA_FIELDS:
+            value = getattr(article, name)
+            if value is not None and (row[name] is None or authoritative) and value != row[name]:
+                updates[name] = value
+        content = article.content
+        content_changed = (
+            content is not None
+            and (row["content_sha256"] is None or authoritative)
+            and content.sha256 != row["content_sha256"]
+        )
+        if content_changed:
+            updates.update(_content_columns(content))
+            self._delete_parts(row["id"])
+            self._write_parts(row["id"], content)
+        if authoritative and row["record_source"] != article.source.value:
+            updates["record_source"] = article.source.value
+        if content_changed or set(updates) - {"last_seen", "record_source"}:
+            updates["extractor_version"] = EXTRACTOR_VERSION
+        self.db["articles"].update(row["id"], updates)
+        changed = content_changed or "title" in updates
+        return row["id"], Outcome.CHANGED if changed else Outcome.UNCHANGED
+
+    def _link_terms(self, article_id: int, taxonomy: str, terms: Iterable[Term], seen_at: str) -> None:
+        table, link_table, key = TERM_TABLES[taxonomy]
+        for term in terms:
+            existing = list(self.db[table].rows_where("slug = ?", [term.slug], limit=1))
+            if existing:
+                term_id = existing[0]["id"]
+                known = {"name": term.name, "url": term.url}
+                updates = {k: v for k, v in known.items() if v is not None and v != existing[0][k]}
+                if updates:
+                    self.db[table].update(term_id, updates)
+            else:
+                term_id = self.db[table].insert({"slug": term.slug, "name": term.name, "url": term.url}).last_pk
+            self.db.execute(
+                f"INSERT INTO [{link_table}] (article_id, [{key}], first_seen, last_seen) "
+                f"VALUES (?, ?, ?, ?) ON CONFLICT (article_id, [{key}]) "
+                "DO UPDATE SET last_seen = excluded.last_seen",
+                [article_id, term_id, seen_at, seen_at],
+            )
+
+    def _write_parts(self, article_id: int, content: Content) -> None:
+        for section in content.sections:
+            section_id = self.db["sections"].insert(
+                {
+                    "article_id": article_id,
+                    "position": section.position,
+                    "heading": section.heading,
+                    "level": section.level,
+                    "text": section.text,
+                }
+            ).last_pk
+            self.db["section_items"].insert_all(
+                {"section_id": section_id, "position": i.position, "depth": i.depth, "text": i.text}
+                for i in section.items
+            )
+        self.db["images"].insert_all(
+            {"article_id": article_id, "position": n, "src": image.src, "alt": image.alt}
+            for n, image in enumerate(content.images)
+        )
+        self.db["links"].insert_all(
+            {"article_id": article_id, "position": n, "url": link.url, "text": link.text}
+            for n, link in enumerate(content.links)
+        )
+
+    def _delete_parts(self, article_id: int) -> None:
+        self.db.execute(
+            "DELETE FROM section_items WHERE section_id IN "
+            "(SELECT id FROM sections WHERE article_id = ?)",
+            [article_id],
+        )
+        for table in ("sections", "images", "links"):
+            self.db.execute(f"DELETE FROM [{table}] WHERE article_id = ?", [article_id])
+
+
+def _content_columns(content: Content | None) -> dict:
+    if content is None:
+        return {"content_html": None, "content_text": None, "word_count": None, "content_sha256": None}
+    return {
+        "content_html": content.html,
+        "content_text": content.text,
+        "word_count": content.word_count,
+        "content_sha256": content.sha256,
+    }

@@ -1,0 +1,1 @@
+"""The Scrapy side of tag-archiver: spider, pipelines, extensions, settings, CLI."""

@@ -1,0 +1,117 @@
+"""tag-archiver: the command line. Thin: options in, library calls, messages and exit codes out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import sqlite_utils
+
+from archive.errors import StoreError
+from archive.store import Store
+from crawler.run import CrawlOptions, CrawlResult, ExitCode, run_crawl
+
+DEMO_TAGS = ("ai-scaling", "scaling-laws")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tag-archiver")
+def main() -> None:
+    """Crawl a WordPress blog's tag archives into a queryable SQLite archive."""
+
+
+def _finish(result: CrawlResult, db: str) -> None:
+    stream = sys.stderr if result.failure else sys.stdout
+    click.echo(f"tag-archiver: {result.summary()}", file=stream)
+    click.echo(f"database: {db}")
+    sys.exit(int(result.exit_code))
+
+
+def _check_db(db: str) -> None:
+    """Refuse a database we cannot write before spending a crawl on it."""
+    try:
+        Store(db).close()
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.argument("site_url")
+@click.option("--tag", "tags", multiple=True, metavar="SLUG", help="Tag slug or tag archive URL; repeat for more.")
+@click.option("--all-tags", is_flag=True, help="Discover every tag from the site (wp-sitemap.xml, else tag links).")
+@click.option("--db", default="tag-archiver.db", show_default=True, type=click.Path(dir_okay=False), help="SQLite database to write.")
+@click.option("--delay", type=click.FloatRange(min=0), default=None, help="Seconds between requests (default 1, with AutoThrottle); 0 for local sites.")
+@click.option("--no-articles", is_flag=True, help="Do not fetch each article's own page.")
+@click.option("--contact", metavar="URL_OR_EMAIL", help="Who the site's operator can reach; sent in the User-Agent.")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO", show_default=True)
+def crawl(
+    site_url: str,
+    tags: tuple[str, ...],
+    all_tags: bool,
+    db: str,
+    delay: float | None,
+    no_articles: bool,
+    contact: str | None,
+    log_level: str,
+) -> None:
+    """Crawl SITE_URL's tag archives (--tag ... or --all-tags) into the database.
+
+    Exit codes: 0 done; 1 failed (unknown tag, site unreachable, database unwritable);
+    2 bad command line; 3 done, but some pages could not be fetched or read.
+    """  # fmt: skip
+    if not tags and not all_tags:
+        raise click.UsageError("name at least one --tag, or give --all-tags")
+    _check_db(db)
+    options = CrawlOptions(
+        site=site_url,
+        tags=list(tags),
+        all_tags=all_tags,
+        db=db,
+        delay=delay,
+        articles=not no_articles,
+        contact=contact,
+        log_level=log_level,
+    )
+    _finish(run_crawl(options), db)
+
+
+@main.command()
+@click.option("--db", default="tag-archiver-demo.db", show_default=True, type=click.Path(dir_okay=False), help="SQLite database to write.")
+@click.option("--port", default=0, type=click.IntRange(0, 65535), help="Port for the demo site on 127.0.0.1 (default: any free one).")
+def demo(db: str, port: int) -> None:
+    """Serve the bundled WordPress snapshot on 127.0.0.1 and crawl it into --db.
+
+    The snapshot is a real WordPress 6.1 rendering (Twenty Twenty-Three theme) of the pjfp.com
+    seed articles under the tags "AI scaling" and "scaling laws".
+    """
+    from crawler.snapshot import serve_snapshot
+
+    _check_db(db)
+    with serve_snapshot(port=port) as server:
+        click.echo(f"demo site: {server.origin}/ (a WordPress snapshot, served on loopback)")
+        result = run_crawl(
+            CrawlOptions(site=server.origin, tags=list(DEMO_TAGS), db=db, delay=0, log_level="WARNING")
+        )
+    click.echo(f"tag-archiver: {result.summary()}")
+    if result.exit_code is not ExitCode.OK:
+        _finish(result, db)
+    database = sqlite_utils.Database(db)
+    click.echo(f"\nwrote {db}:")
+    for table in ("articles", "tags", "article_tags", "categories", "sections", "section_items"):
+        click.echo(f"  {table:<16} {database[table].count:>5} rows")
+    click.echo("\narticles and their tags:")
+    for row in database.query(
+        "SELECT a.title, group_concat(t.name, ', ') AS tags FROM articles a "
+        "JOIN article_tags at ON at.article_id = a.id JOIN tags t ON t.id = at.tag_id "
+        "GROUP BY a.id ORDER BY a.published DESC"
+    ):
+        click.echo(f"  - {row['title']}  [{row['tags']}]")
+    database.close()
+    path = Path(db)
+    click.echo(
+        "\nlook at it:\n"
+        f"  sqlite-utils {path} \"SELECT s.heading, i.text FROM section_items i JOIN sections s "
+        "ON s.id = i.section_id WHERE s.heading = 'Key Takeaways'\" --table\n"
+        f"  datasette {path}"
+    )

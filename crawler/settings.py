@@ -1,0 +1,52 @@
+"""Scrapy settings for tag-archiver. Every change from Scrapy's default says why.
+
+Our own settings carry the TAG_ARCHIVER_ prefix. The CLI overrides a few per run (database,
+delay, contact); `scrapy crawl tags` from the repository root uses these as they are.
+"""
+
+from archive import __version__
+
+BOT_NAME = "tag-archiver"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# --- ours ---------------------------------------------------------------------------------
+TAG_ARCHIVER_DB = "tag-archiver.db"
+# Who to tell when the crawler misbehaves; a live site's operator reads it in the User-Agent.
+TAG_ARCHIVER_CONTACT = "https://github.com/tag-archiver/tag-archiver"
+# Articles written per SQLite transaction: bigger batches are faster, smaller ones lose less
+# work to a crash. Every batch is all-or-nothing.
+TAG_ARCHIVER_BATCH_SIZE = 50
+# Seconds between progress lines in the log.
+TAG_ARCHIVER_PROGRESS_INTERVAL = 10.0
+
+# --- politeness for a live site ------------------------------------------------------------
+ROBOTSTXT_OBEY = True  # default False
+USER_AGENT = f"tag-archiver/{__version__} (+{TAG_ARCHIVER_CONTACT})"  # default names Scrapy
+DOWNLOAD_DELAY = 1.0  # default 0: one blog, one small server; --delay 0 for local use
+CONCURRENT_REQUESTS_PER_DOMAIN = 2  # default 8: a shared-hosting WordPress is slow
+AUTOTHROTTLE_ENABLED = True  # default False: back off when the site slows down
+AUTOTHROTTLE_START_DELAY = 1.0  # default 5.0: matches DOWNLOAD_DELAY
+AUTOTHROTTLE_MAX_DELAY = 30.0  # default 60.0: a nightly run must finish the same night
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0  # default 1.0 (stated because politeness relies on it)
+
+# --- robustness ----------------------------------------------------------------------------
+DOWNLOAD_TIMEOUT = 30  # default 180: a stalled server should fail a page, not the night
+RETRY_TIMES = 3  # default 2: WordPress on shared hosting throws the odd 502/503
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # default 1 GiB: a tag page is ~100 KB; bombs stop here
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024  # default 32 MiB
+REDIRECT_MAX_TIMES = 5  # default 20: WordPress canonical redirects take one hop
+# 404/410 reach the spider: they mean "unknown tag" or "past the last page", not errors.
+HTTPERROR_ALLOWED_CODES = [404, 410]  # default []
+
+# --- plumbing ------------------------------------------------------------------------------
+ITEM_PIPELINES = {
+    # Last: storing is what the other pipelines (if any) prepare items for.
+    "crawler.pipelines.StorePipeline": 800,
+}
+EXTENSIONS = {
+    "crawler.extensions.CrawlProgress": 500,
+    "scrapy.extensions.telnet.TelnetConsole": None,  # no open port on a cron host
+}
+LOG_LEVEL = "INFO"  # default DEBUG: a nightly journal wants a line per event, not per request
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,1 @@
+"""Spiders: `tags` walks a WordPress blog's tag archives."""

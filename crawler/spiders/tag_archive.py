@@ -1,0 +1,270 @@
+"""TagArchiveSpider: walk a WordPress blog's tag archives, page 1 to the last page.
+
+    scrapy crawl tags -a site=https://pjfp.com -a tags=ai-scaling,scaling-laws
+    scrapy crawl tags -a site=https://pjfp.com -a all_tags=1 -a articles=0
+
+Each tag archive page yields its articles as items; page 1 schedules every later page at
+once when the theme prints the last page number, otherwise each page follows its next link.
+Each article's permalink is fetched once (unless articles=0) to fill what the archive block
+lacks. Extraction is archive.extract's pure function; this module only decides what to fetch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import scrapy
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from archive.errors import ExtractionError
+from archive.extract import extract_page, sitemap_locations, tag_sitemaps, tag_slug_from_url
+from archive.records import Page, PageKind
+
+logger = logging.getLogger(__name__)
+
+NOT_FOUND = (404, 410)
+
+
+def truthy(value: Any) -> bool:
+    """Spider arguments arrive as strings from `scrapy crawl -a`."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)
+
+
+class TagArchiveSpider(scrapy.Spider):
+    name = "tags"
+
+    def __init__(
+        self,
+        site: str | None = None,
+        tags: str | Iterable[str] | None = None,
+        all_tags: Any = False,
+        articles: Any = True,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if not site:
+            raise ValueError("the site URL is required: -a site=https://example.com")
+        if "://" not in site:
+            site = f"https://{site}"
+        self.site = site.rstrip("/") + "/"
+        host = urlsplit(self.site).hostname
+        if not host:
+            raise ValueError(f"not a site URL: {site!r}")
+        self.allowed_domains = [host]
+        if isinstance(tags, str):
+            tags = [t for t in (part.strip() for part in tags.split(",")) if t]
+        self.tag_args = list(tags or [])
+        self.all_tags = truthy(all_tags)
+        self.fetch_articles = truthy(articles)
+        if not self.tag_args and not self.all_tags:
+            raise ValueError("name at least one tag (tags=a,b) or ask for all_tags=1")
+        self.unknown_tags: list[str] = []
+        self.listed: set[str] = set()
+        self.responses = 0  # any answer from the site at all, errors included
+        self.discovering = False  # --all-tags without a tag sitemap: follow tag links
+
+    # --- start -----------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for tag in self.tag_args:
+            yield self.tag_request(self.tag_url(tag), tag=tag)
+        if self.all_tags:
+            yield scrapy.Request(
+                self.site + "wp-sitemap.xml",
+                callback=self.parse_sitemap_index,
+                errback=self.sitemap_failed,
+            )
+
+    def tag_url(self, tag: str) -> str:
+        if "://" in tag:
+            return tag
+        return f"{self.site}tag/{quote(tag.strip('/'), safe='')}/"
+
+    def tag_request(self, url: str, tag: str, **cb_kwargs: Any) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_tag_page,
+            errback=self.failed,
+            cb_kwargs={"tag": tag, **cb_kwargs},
+        )
+
+    # --- tag discovery (--all-tags) -----------------------------------------------------------
+
+    def parse_sitemap_index(self, response: Response) -> Iterable[scrapy.Request]:
+        self.responses += 1
+        locations = self.sitemap(response)
+        children = tag_sitemaps(locations)
+        if not children:
+            logger.warning(
+                "%s lists no tag sitemap; discovering tags from the site's pages", response.url
+            )
+            yield from self.discover_from_pages()
+            return
+        for url in children:
+            yield scrapy.Request(url, callback=self.parse_tag_sitemap, errback=self.sitemap_failed)
+
+    def parse_tag_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
+        self.responses += 1
+        for url in self.sitemap(response):
+            slug = tag_slug_from_url(url)
+            if slug:
+                self.crawler.stats.inc_value("tag_archiver/tags/discovered")
+                yield self.tag_request(url, tag=slug)
+
+    def sitemap(self, response: Response) -> list[str]:
+        if response.status in NOT_FOUND:
+            return []
+        try:
+            return sitemap_locations(response.body)
+        except ExtractionError as exc:
+            self.crawler.stats.inc_value(f"tag_archiver/sitemaps/{exc.reason}")
+            logger.warning("unreadable sitemap %s: %s", response.url, exc)
+            return []
+
+    def sitemap_failed(self, failure: Failure) -> Iterable[scrapy.Request]:
+        logger.warning("no sitemap (%s); discovering tags from the site's pages", failure.value)
+        self.crawler.stats.inc_value("tag_archiver/sitemaps/failed")
+        yield from self.discover_from_pages()
+
+    def discover_from_pages(self) -> Iterable[scrapy.Request]:
+        self.discovering = True
+        yield scrapy.Request(self.site, callback=self.parse_front_page, errback=self.failed)
+
+    def parse_front_page(self, response: Response) -> Iterable[scrapy.Request]:
+        self.responses += 1
+        page = self.extract(response)
+        if page is not None:
+            yield from self.follow_tag_links(page)
+
+    def follow_tag_links(self, page: Page) -> Iterable[scrapy.Request]:
+        for url in page.tag_links:
+            slug = tag_slug_from_url(url)
+            if slug and "/page/" not in url:
+                yield self.tag_request(url, tag=slug)
+
+    # --- tag archives -----------------------------------------------------------------------
+
+    def parse_tag_page(
+        self, response: Response, tag: str, page_number: int = 1, fallback: bool = False
+    ) -> Iterable[Any]:
+        self.responses += 1
+        stats = self.crawler.stats
+        if response.status in NOT_FOUND:
+            if page_number > 1:
+                stats.inc_value("tag_archiver/pages/past_last")
+                logger.info("%s: past the last page of tag %r", response.url, tag)
+            elif not fallback and "://" not in tag:
+                # Sites with a custom tag base or plain permalinks: ?tag= is always understood,
+                # and WordPress redirects it to the canonical archive URL.
+                yield self.tag_request(f"{self.site}?tag={quote(tag)}", tag=tag, fallback=True)
+            else:
+                self.unknown_tags.append(tag)
+                stats.inc_value("tag_archiver/tags/unknown")
+                logger.error("unknown tag %r: %s answered %d", tag, response.url, response.status)
+            return
+        page = self.extract(response)
+        if page is None:
+            return
+        if page.kind is not PageKind.TAG_ARCHIVE:
+            stats.inc_value("tag_archiver/pages/not_tag_archive")
+            logger.warning("%s is not a tag archive (it looks like: %s)", response.url, page.kind)
+            return
+        stats.inc_value("tag_archiver/pages/tag_archive")
+        if not page.articles and not page.skipped:
+            stats.inc_value("tag_archiver/tags/empty" if page_number == 1 else "tag_archiver/pages/empty")
+            logger.info("%s: tag %r lists no posts", response.url, tag)
+        for skipped in page.skipped:
+            stats.inc_value(f"tag_archiver/articles/skipped/{skipped.reason}")
+            logger.info("skipped %s (%s)", skipped.url or f"post {skipped.wp_post_id}", skipped.reason)
+        for article in page.articles:
+            if article.url in self.listed:
+                stats.inc_value("tag_archiver/articles/listed_again")
+            self.listed.add(article.url)
+            stats.inc_value("tag_archiver/articles/listed")
+            yield article
+            if self.fetch_articles and self.on_site(article.url):
+                yield scrapy.Request(article.url, callback=self.parse_article, errback=self.failed)
+        yield from self.more_pages(page, tag, page_number)
+        if self.discovering:
+            yield from self.follow_tag_links(page)
+
+    def more_pages(self, page: Page, tag: str, page_number: int) -> Iterable[scrapy.Request]:
+        if page_number == 1 and len(page.page_urls) > 1:
+            # The theme printed the last page number: schedule every page now, so they are
+            # fetched side by side instead of one after another.
+            for number, url in enumerate(page.page_urls[1:], start=2):
+                if self.on_site(url):
+                    yield self.tag_request(url, tag=tag, page_number=number)
+        elif page.next_url and self.on_site(page.next_url) and not page.page_urls:
+            yield self.tag_request(page.next_url, tag=tag, page_number=page_number + 1)
+
+    # --- articles ---------------------------------------------------------------------------
+
+    def parse_article(self, response: Response) -> Iterable[Any]:
+        self.responses += 1
+        if response.status in NOT_FOUND:
+            self.crawler.stats.inc_value("tag_archiver/pages/article_gone")
+            logger.warning("article %s answered %d", response.url, response.status)
+            return
+        page = self.extract(response)
+        if page is None:
+            return
+        if page.kind is not PageKind.SINGLE:
+            self.crawler.stats.inc_value("tag_archiver/pages/not_single")
+            logger.warning("%s is not a single post page", response.url)
+            return
+        self.crawler.stats.inc_value("tag_archiver/pages/single")
+        for skipped in page.skipped:
+            self.crawler.stats.inc_value(f"tag_archiver/articles/skipped/{skipped.reason}")
+        yield from page.articles
+
+    def closed(self, reason: str) -> None:
+        """Leave the run's verdict in the stats, where the CLI and the log find it."""
+        stats = self.crawler.stats
+        if stats.get_value("tag_archiver/failure"):
+            return
+        if self.responses == 0:
+            stats.set_value("tag_archiver/failure", f"site unreachable: no answer from {self.site}")
+        elif self.unknown_tags:
+            names = ", ".join(repr(t) for t in self.unknown_tags)
+            stats.set_value("tag_archiver/failure", f"unknown tag: {names} (no such tag archive)")
+        elif not stats.get_value("tag_archiver/pages/tag_archive"):
+            stats.set_value("tag_archiver/failure", "no tag archive page could be read")
+        if stats.get_value("tag_archiver/failure"):
+            logger.error("crawl failed: %s", stats.get_value("tag_archiver/failure"))
+
+    # --- shared -----------------------------------------------------------------------------
+
+    def extract(self, response: Response) -> Page | None:
+        try:
+            return extract_page(response.url, response.headers.to_unicode_dict(), response.body)
+        except ExtractionError as exc:
+            self.crawler.stats.inc_value(f"tag_archiver/extraction/{exc.reason}")
+            self.crawler.stats.inc_value("tag_archiver/errors")
+            logger.error("cannot extract %s: %s", response.url, exc)
+            return None
+
+    def on_site(self, url: str) -> bool:
+        if urlsplit(url).hostname == self.allowed_domains[0]:
+            return True
+        self.crawler.stats.inc_value("tag_archiver/links/offsite")
+        return False
+
+    def failed(self, failure: Failure) -> None:
+        request = failure.request
+        if failure.check(HttpError):
+            self.responses += 1
+            reason = f"HTTP {failure.value.response.status}"
+        else:
+            reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        self.crawler.stats.inc_value("tag_archiver/errors")
+        self.crawler.stats.inc_value("tag_archiver/errors/download")
+        logger.error("failed to fetch %s (%s)", request.url, reason)
