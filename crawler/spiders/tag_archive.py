@@ -148,6 +148,7 @@ class TagArchiveSpider(scrapy.Spider):
         for url in page.tag_links:
             slug = tag_slug_from_url(url)
             if slug and "/page/" not in url:
+                self.crawler.stats.inc_value("tag_archiver/tags/discovered")
                 yield self.tag_request(url, tag=slug)
 
     # --- tag archives -----------------------------------------------------------------------
@@ -237,7 +238,14 @@ class TagArchiveSpider(scrapy.Spider):
             names = ", ".join(repr(t) for t in self.unknown_tags)
             stats.set_value("tag_archiver/failure", f"unknown tag: {names} (no such tag archive)")
         elif not stats.get_value("tag_archiver/pages/tag_archive"):
-            stats.set_value("tag_archiver/failure", "no tag archive page could be read")
+            if self.all_tags and not self.tag_args and not stats.get_value("tag_archiver/tags/discovered"):
+                message = (
+                    "--all-tags found no tags: no tag sitemap in wp-sitemap.xml and no tag links "
+                    "on the front page; name tags with --tag"
+                )
+            else:
+                message = "no tag archive page could be read"
+            stats.set_value("tag_archiver/failure", message)
         if stats.get_value("tag_archiver/failure"):
             logger.error("crawl failed: %s", stats.get_value("tag_archiver/failure"))
 

@@ -91,6 +91,7 @@ def main() -> None:
         posts = rest(origin, "posts")
         tags = rest(origin, "tags")
         categories = rest(origin, "categories")
+        users = rest(origin, "users")
         not_found = "/tag/no-such-tag-here/"
         paths = ["/robots.txt", "/", "/wp-sitemap.xml", "/wp-sitemap-taxonomies-post_tag-1.xml", not_found]
         for tag in tags:
@@ -102,7 +103,7 @@ def main() -> None:
         paths.extend(local(post["link"], origin) for post in posts)
         folder = ROOT / "tests" / "fixtures" / "wordpress" / site
         capture(origin, paths, folder, not_found)
-        truth = {"posts": posts, "tags": tags, "categories": categories}
+        truth = {"posts": posts, "tags": tags, "categories": categories, "users": users}
         text = json.dumps(truth, indent=1, ensure_ascii=False).replace(
             origin.replace("/", "\\/"), SNAPSHOT_ORIGIN.replace("/", "\\/")
         ).replace(origin, SNAPSHOT_ORIGIN)

@@ -11,7 +11,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 block_port="${TA_WP_BLOCK_PORT:-8081}"
 classic_port="${TA_WP_CLASSIC_PORT:-8082}"
 packages=(wordpress wordpress-theme-twentytwentythree wordpress-theme-twentytwentyone
-          mariadb-server apache2 libapache2-mod-php php-mysql)
+          mariadb-server apache2 libapache2-mod-php php-mysql php-xml)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -95,7 +95,7 @@ EOF
 a2dissite -q 000-default >/dev/null 2>&1 || true
 a2ensite -q tag-archiver-testbed >/dev/null
 a2enmod -q rewrite >/dev/null
-apache2ctl -k graceful >/dev/null 2>&1 || apache2ctl start
+apache2ctl -k restart >/dev/null 2>&1 || apache2ctl start
 
 php "$here/populate.php" block twentytwentythree "http://127.0.0.1:$block_port" "$here/posts.json"
 php "$here/populate.php" classic twentytwentyone "http://127.0.0.1:$classic_port" "$here/posts.json"

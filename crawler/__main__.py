@@ -1,0 +1,5 @@
+"""`python -m crawler ...` is `tag-archiver ...`."""
+
+from crawler.cli import main
+
+main()

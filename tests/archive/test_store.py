@@ -1,0 +1,162 @@
+"""The SQLite store: schema, merging observations, idempotency, all-or-nothing batches."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from archive.errors import StoreError
+from archive.extract import extract_page
+from archive.records import Article, Content, Section, SectionItem, Source, Term
+from archive.store import Outcome, Store
+from crawler.snapshot import SNAPSHOT_ORIGIN
+from tests.archive.test_extract_golden import html_pages
+
+GOLDEN_SCHEMA = Path(__file__).parent / "golden" / "schema.sql"
+T1, T2 = "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"
+
+
+def article(url="http://b.test/a/", source=Source.ARCHIVE, text="Words.", **changes) -> Article:
+    content = Content(
+        html=f"<p>{text}</p>",
+        text=text,
+        word_count=len(text.split()),
+        sha256=str(hash(text)),
+        sections=(Section(0, "TL;DR", 2, text, (SectionItem(0, 0, "item"),)),),
+        images=(),
+        links=(),
+    )
+    base = Article(url, source, "Title", 7, "2024-01-01T00:00:00+00:00", None, (Term("news", "News", "http://b.test/tag/news/"),), (), content)
+    return replace(base, **changes)
+
+
+def dump(path: Path, ignore=("last_seen",)) -> dict:
+    db = sqlite_utils.Database(path)
+    tables = {}
+    for table in db.table_names():
+        rows = [
+            {k: v for k, v in row.items() if k not in ignore}
+            for row in db.query(f"SELECT * FROM [{table}] ORDER BY rowid")
+        ]
+        tables[table] = rows
+    db.close()
+    return tables
+
+
+def test_schema_matches_golden(tmp_path, golden):
+    Store(tmp_path / "a.db").close()
+    db = sqlite_utils.Database(tmp_path / "a.db")
+    golden(GOLDEN_SCHEMA, db.schema + "\n")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+def test_one_article_under_two_tags_is_one_row(tmp_path):
+    store = Store(tmp_path / "a.db")
+    store.save([article(tags=(Term("news"),))], T1)
+    store.save([article(tags=(Term("views", "Views", None),))], T1)
+    db = store.db
+    assert db["articles"].count == 1
+    assert {r["slug"] for r in db.query("SELECT slug FROM tags")} == {"news", "views"}
+    assert db["article_tags"].count == 2
+
+
+def test_storing_again_changes_only_last_seen(tmp_path):
+    pages = [extract_page(SNAPSHOT_ORIGIN + path, h, b) for path, h, b in html_pages("classic")]
+    store = Store(tmp_path / "a.db")
+    for page in pages:
+        store.save(page.articles, T1)
+    before = dump(tmp_path / "a.db")
+    results = [saved for page in pages for saved in store.save(page.articles, T2)]
+    assert {r.outcome for r in results} == {Outcome.UNCHANGED}
+    assert dump(tmp_path / "a.db") == before
+    assert {r["last_seen"] for r in store.db.query("SELECT last_seen FROM articles")} == {T2}
+
+
+def test_order_of_observations_does_not_matter(tmp_path):
+    pages = [extract_page(SNAPSHOT_ORIGIN + path, h, b) for path, h, b in html_pages("classic")]
+    forwards, backwards = Store(tmp_path / "f.db"), Store(tmp_path / "b.db")
+    for page in pages:
+        forwards.save(page.articles, T1)
+    for page in reversed(pages):
+        backwards.save(page.articles, T1)
+    ignore = ("last_seen", "id", "article_id", "section_id", "tag_id", "category_id")
+
+    def by_url(path):
+        db = sqlite_utils.Database(path)
+        return {row["url"]: {k: v for k, v in row.items() if k not in ignore} for row in db["articles"].rows}
+
+    assert by_url(tmp_path / "f.db") == by_url(tmp_path / "b.db")
+    # the classic theme prints no author on archives: the article pages filled it in
+    assert all(row["author"] for row in by_url(tmp_path / "f.db").values())
+
+
+def test_single_page_wins_over_archive_block(tmp_path):
+    store = Store(tmp_path / "a.db")
+    store.save([article(source=Source.SINGLE, text="Full text.", author="Ada")], T1)
+    (saved,) = store.save([article(source=Source.ARCHIVE, text="Teaser", author=None)], T1)
+    assert saved.outcome is Outcome.UNCHANGED
+    row = next(store.db["articles"].rows)
+    assert (row["content_text"], row["author"], row["record_source"]) == ("Full text.", "Ada", "single")
+
+
+def test_an_edit_replaces_sections(tmp_path):
+    store = Store(tmp_path / "a.db")
+    store.save([article(text="Old words.")], T1)
+    (saved,) = store.save([article(text="New words.")], T2)
+    assert saved.outcome is Outcome.CHANGED
+    assert [r["text"] for r in store.db.query("SELECT text FROM sections")] == ["New words."]
+    assert store.db["section_items"].count == 1
+
+
+def test_a_failed_batch_leaves_nothing_behind(tmp_path):
+    store = Store(tmp_path / "a.db")
+    store.save([article(url="http://b.test/kept/")], T1)
+    before = dump(tmp_path / "a.db", ignore=())
+    store.db.execute(
+        "CREATE TRIGGER boom BEFORE INSERT ON section_items WHEN NEW.text = 'explode' "
+        "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+    )
+    good = article(url="http://b.test/one/")
+    bad = replace(
+        article(url="http://b.test/two/"),
+        content=replace(good.content, sections=(Section(0, None, None, "x", (SectionItem(0, 0, "explode"),)),)),
+    )
+    with pytest.raises(StoreError, match="disk trouble"):
+        store.save([good, bad], T2)
+    store.db.execute("DROP TRIGGER boom")
+    assert dump(tmp_path / "a.db", ignore=()) == before
+
+
+def test_hostile_values_are_stored_verbatim(tmp_path):
+    store = Store(tmp_path / "a.db")
+    nasty = "'); DROP TABLE articles; -- ] \" <script>alert(1)</script>"
+    store.save([article(title=nasty, tags=(Term(nasty, nasty, None),))], T1)
+    assert next(store.db["articles"].rows)["title"] == nasty
+    assert next(store.db["tags"].rows)["slug"] == nasty
+
+
+def test_refuses_a_database_that_is_not_ours(tmp_path):
+    path = tmp_path / "other.db"
+    sqlite3.connect(path).execute("CREATE TABLE mine (x)").connection.commit()
+    with pytest.raises(StoreError, match="not a tag-archiver database"):
+        Store(path)
+
+
+def test_refuses_a_newer_schema(tmp_path):
+    path = tmp_path / "new.db"
+    Store(path).close()
+    sqlite3.connect(path).execute("PRAGMA user_version = 99")
+    with pytest.raises(StoreError, match="newer"):
+        Store(path)
+
+
+def test_refuses_a_file_that_is_not_sqlite(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="cannot open"):
+        Store(path)
