@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -21,7 +22,9 @@ def main() -> None:
     """Crawl a WordPress blog's tag archives into a queryable SQLite archive."""
 
 
-def _finish(result: CrawlResult, db: str) -> None:
+def _finish(result: CrawlResult, db: str, stats_json: str | None = None) -> None:
+    if stats_json:
+        Path(stats_json).write_text(json.dumps(result.stats, indent=1, sort_keys=True, default=str))
     stream = sys.stderr if result.failure else sys.stdout
     click.echo(f"tag-archiver: {result.summary()}", file=stream)
     click.echo(f"database: {db}")
@@ -45,6 +48,7 @@ def _check_db(db: str) -> None:
 @click.option("--no-articles", is_flag=True, help="Do not fetch each article's own page.")
 @click.option("--contact", metavar="URL_OR_EMAIL", help="Who the site's operator can reach; sent in the User-Agent.")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO", show_default=True)
+@click.option("--stats-json", type=click.Path(dir_okay=False), help="Write the run's counters (Scrapy stats) to this JSON file, for monitoring.")
 def crawl(
     site_url: str,
     tags: tuple[str, ...],
@@ -54,6 +58,7 @@ def crawl(
     no_articles: bool,
     contact: str | None,
     log_level: str,
+    stats_json: str | None,
 ) -> None:
     """Crawl SITE_URL's tag archives (--tag ... or --all-tags) into the database.
 
@@ -73,7 +78,7 @@ def crawl(
         contact=contact,
         log_level=log_level,
     )
-    _finish(run_crawl(options), db)
+    _finish(run_crawl(options), db, stats_json)
 
 
 @main.command()

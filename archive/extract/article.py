@@ -51,6 +51,11 @@ def _first(element: HtmlElement, xpath: str) -> HtmlElement | None:
     return found[0] if found else None
 
 
+def author_of(element: HtmlElement) -> str | None:
+    found = _first(element, AUTHOR_XPATH)
+    return (squash(found.text_content()) or None) if found is not None else None
+
+
 def _published(element: HtmlElement) -> str | None:
     times = element.xpath(
         f".//time[@datetime][{class_xpath('published')}] | "
@@ -119,7 +124,6 @@ def extract_article(
         return Skipped(permalink, wp_id, "password-protected")
 
     content_el = _first(element, CONTENT_XPATH)
-    author_el = _first(element, AUTHOR_XPATH)
     tags, categories = _terms(element, content_el, page_url)
     return Article(
         url=permalink,
@@ -127,7 +131,7 @@ def extract_article(
         title=squash(title_el.text_content()) if title_el is not None else None,
         wp_post_id=wp_id,
         published=_published(element),
-        author=squash(author_el.text_content()) or None if author_el is not None else None,
+        author=author_of(element),
         tags=tuple(tags),
         categories=tuple(categories),
         content=extract_content(content_el, page_url) if content_el is not None else None,

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from lxml.html import HtmlElement
 
-from archive.extract.article import extract_article, post_id
+from archive.extract.article import author_of, extract_article, post_id
 from archive.extract.document import parse_html
 from archive.extract.pagination import extract_pagination, first_page_url
 from archive.extract.text import absolute, class_xpath, classes, last_path_segment, squash
@@ -130,8 +130,13 @@ def extract_page(url: str, headers: Mapping[str, str] | None, body: bytes) -> Pa
             # Block themes print no post_class() wrapper on single pages: the post is <main>.
             element = root.find(".//main") if root.find(".//main") is not None else body_el
         found = extract_article(element, url, Source.SINGLE, permalink=permalink)
-        if isinstance(found, Article) and found.wp_post_id is None and wp_id is not None:
-            found = replace(found, wp_post_id=wp_id)
+        if isinstance(found, Article):
+            if found.wp_post_id is None and wp_id is not None:
+                found = replace(found, wp_post_id=wp_id)
+            if found.author is None:
+                # Some themes print the byline in the page header, outside the post element;
+                # on a single-post page it can only be this post's author.
+                found = replace(found, author=author_of(body_el))
         if isinstance(found, Skipped):
             return Page(url, PageKind.SINGLE, skipped=(found,), tag_links=tag_links)
         return Page(url, PageKind.SINGLE, articles=(found,), tag_links=tag_links)

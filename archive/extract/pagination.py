@@ -79,19 +79,14 @@ def first_page_url(url: str) -> str:
 
 
 def extract_pagination(root: HtmlElement, page_url: str) -> Pagination:
+    """last_page is None when the theme prints only older/newer links: follow next_url then."""
     current = page_number_in(page_url) or 1
     numbered: list[tuple[int, str]] = []
     for anchor in root.xpath(PAGINATION_LINKS):
         url = absolute(page_url, anchor.get("href"))
-        if not url:
-            continue
-        number = page_number_in(url)
-        text = squash(anchor.text_content())
-        digits = re.search(r"\d+", text)
-        if number is not None:
-            numbered.append((number, url))
-        elif digits:
-            numbered.append((int(digits.group()), url))
+        digits = re.search(r"\d+", squash(anchor.text_content()))
+        if url and digits:  # "2", "Page 4"; never "Next Page" or "Older posts"
+            numbered.append((page_number_in(url) or int(digits.group()), url))
     for span in root.xpath(f"//span[{class_xpath('current')}][{class_xpath('page-numbers')}]"):
         digits = re.search(r"\d+", squash(span.text_content()))
         if digits:
@@ -104,13 +99,14 @@ def extract_pagination(root: HtmlElement, page_url: str) -> Pagination:
             next_url = url
             break
 
-    numbers = [n for n, _ in numbered] + [current]
-    if next_url and page_number_in(next_url):
-        numbers.append(page_number_in(next_url))
-    last_page = max(numbers) if numbered or next_url else current
+    if not numbered:
+        return Pagination(current, None if next_url else current, (), next_url)
+    last_page = max(current, *(n for n, _ in numbered))
     template = next((url for n, url in numbered if n > 1 and page_number_in(url)), None)
     if template is None and next_url and page_number_in(next_url):
         template = next_url
+    if template is None and page_number_in(page_url):
+        template = page_url
     page_urls: tuple[str, ...] = ()
     if template is not None:
         first = first_page_url(page_url)

@@ -204,8 +204,10 @@ class TagArchiveSpider(scrapy.Spider):
             for number, url in enumerate(page.page_urls[1:], start=2):
                 if self.on_site(url):
                     yield self.tag_request(url, tag=tag, page_number=number)
-        elif page.next_url and self.on_site(page.next_url) and not page.page_urls:
-            yield self.tag_request(page.next_url, tag=tag, page_number=page_number + 1)
+        if page.next_url and self.on_site(page.next_url):
+            # Themes with only older/newer links, and archives that grew since page 1 was read.
+            # Pages already scheduled above are dropped by the duplicate filter.
+            yield self.tag_request(page.next_url, tag=tag, page_number=page.page_number + 1)
 
     # --- articles ---------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ def test_block_theme_previous_next_only():
     p = pagination(html, "http://b.test/tag/x/page/2/")
     assert p.page_number == 2
     assert p.next_url == "http://b.test/tag/x/page/3/"
+    assert (p.last_page, p.page_urls) == (None, ())  # unknown: the spider follows next_url
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,132 @@
+"""Crawls through the real CLI over real HTTP on loopback: the captured test bed and a hostile site."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from tests.conftest import FIXTURES, run_cli
+from tests.crawler.hostile_site import hostile_site
+from tests.wordpress_truth import assert_matches_truth, file_truth
+from tests.archive.test_store import dump
+
+
+def crawl(origin: str, db, *args: str, stats=None):
+    extra = ["--stats-json", str(stats)] if stats else []
+    return run_cli("crawl", origin, "--db", str(db), "--delay", "0", *args, *extra)
+
+
+def test_crawl_matches_wordpress_rest_truth(theme_site, tmp_path):
+    theme, server = theme_site
+    result = crawl(server.origin, tmp_path / "a.db", "--all-tags", stats=tmp_path / "s.json")
+    assert result.returncode == 0, result.stderr
+    assert "16 articles stored (16 new" in result.stdout
+    assert_matches_truth(tmp_path / "a.db", file_truth(FIXTURES / theme / "rest-truth.json", server.origin))
+    stats = json.loads((tmp_path / "s.json").read_text())
+    assert stats["tag_archiver/articles/skipped/password-protected"] >= 1
+    assert stats["tag_archiver/pages/tag_archive"] == 11  # 7 tags, history has 4 pages, podcasts 2
+    assert "Draft: Never Published" not in (tmp_path / "a.db").read_bytes().decode("utf-8", "replace")
+
+
+def test_second_run_changes_nothing_but_last_seen(theme_site, tmp_path):
+    _, server = theme_site
+    db = tmp_path / "a.db"
+    assert crawl(server.origin, db, "--tag", "history", "--tag", "podcasts").returncode == 0
+    before = dump(db)
+    again = crawl(server.origin, db, "--tag", "history", "--tag", "podcasts")
+    assert again.returncode == 0, again.stderr
+    assert "0 new, 0 changed" in again.stdout
+    assert dump(db) == before
+
+
+def test_pages_are_scheduled_from_the_last_page_number(theme_site, tmp_path):
+    """Classic themes print "1 … 4": pages 2 and 3 have no link on page 1 and are still fetched."""
+    _, server = theme_site
+    server.requests_seen.clear()
+    result = crawl(server.origin, tmp_path / "a.db", "--tag", "history", "--no-articles")
+    assert result.returncode == 0, result.stderr
+    assert {"/tag/history/page/2/", "/tag/history/page/3/", "/tag/history/page/4/"} <= set(server.requests_seen)
+    assert "/tag/history/page/5/" not in server.requests_seen
+    assert not [p for p in server.requests_seen if p.startswith("/20")]  # --no-articles
+
+
+def test_unknown_tag_fails_naming_it(theme_site, tmp_path):
+    _, server = theme_site
+    result = crawl(server.origin, tmp_path / "a.db", "--tag", "history", "--tag", "no-such-tag-xyz")
+    assert result.returncode == 1
+    assert "unknown tag: 'no-such-tag-xyz'" in result.stderr
+    # the known tag was still archived: nothing lost
+    assert sqlite3.connect(tmp_path / "a.db").execute("SELECT count(*) FROM articles").fetchone()[0] == 10
+
+
+def test_unreachable_site_fails_clearly(tmp_path):
+    result = crawl("http://127.0.0.1:9", tmp_path / "a.db", "--tag", "news")
+    assert result.returncode == 1
+    assert "site unreachable" in result.stderr
+
+
+def test_bad_arguments_are_usage_errors(tmp_path):
+    result = run_cli("crawl", "http://127.0.0.1:9", "--db", str(tmp_path / "a.db"))
+    assert result.returncode == 2 and "--tag" in result.stderr
+
+
+def test_a_database_that_is_not_ours_is_refused_before_crawling(tmp_path):
+    (tmp_path / "a.db").write_bytes(b"not sqlite at all" * 64)
+    result = crawl("http://127.0.0.1:9", tmp_path / "a.db", "--tag", "news")
+    assert result.returncode == 1 and "cannot open" in result.stderr
+
+
+def test_hostile_site(tmp_path):
+    tags = ["news", "paged", "empty", "notatag", "latin", "binary", "broken"]
+    with hostile_site() as origin:
+        args = [arg for tag in tags for arg in ("--tag", tag)]
+        result = crawl(origin, tmp_path / "a.db", *args, stats=tmp_path / "s.json")
+    assert result.returncode == 3, result.stderr  # done, with errors
+    stats = json.loads((tmp_path / "s.json").read_text())
+    expected = {
+        "tag_archiver/pages/not_tag_archive": 1,
+        "tag_archiver/tags/empty": 1,
+        "tag_archiver/pages/past_last": 1,
+        "tag_archiver/articles/listed_again": 1,
+        "tag_archiver/extraction/binary": 1,
+        "tag_archiver/errors/download": 1,  # /tag/broken/ answered 500 after its retries
+    }
+    assert {k: stats.get(k) for k in expected} == expected
+    assert stats.get("spider_exceptions/count", 0) == 0
+    db = sqlite3.connect(tmp_path / "a.db")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    titles = dict(db.execute("SELECT title, author FROM articles"))
+    assert titles == dict.fromkeys(["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Café “quotes”"], "Ann Author")
+    # the article listed twice is one row; Beta is under two tags
+    tags_of_beta = db.execute(
+        "SELECT group_concat(slug) FROM tags JOIN article_tags ON tag_id = tags.id "
+        "JOIN articles ON articles.id = article_id WHERE title = 'Beta'"
+    ).fetchone()[0]
+    assert sorted(tags_of_beta.split(",")) == ["more", "news"]
+    for line in ("is not a tag archive", "lists no posts", "past the last page", "cannot extract"):
+        assert line in result.stderr
+
+
+@pytest.mark.parametrize("command", ["crawl", "demo"])
+def test_every_command_has_help(command):
+    result = run_cli(command, "--help")
+    assert result.returncode == 0 and len(result.stdout) > 200
+
+
+def test_demo_runs_on_a_fresh_directory(tmp_path):
+    result = run_cli("demo", "--db", str(tmp_path / "demo.db"))
+    assert result.returncode == 0, result.stderr
+    assert "3 articles stored (3 new" in result.stdout
+    assert "Andrej Karpathy on the Decade of AI Agents" in result.stdout
+    assert "[AI scaling, scaling laws]" in result.stdout
+    db = sqlite3.connect(tmp_path / "demo.db")
+    assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 3
+    assert db.execute("SELECT count(*) FROM article_tags").fetchone()[0] == 4
+    takeaways = db.execute(
+        "SELECT count(*) FROM section_items JOIN sections ON sections.id = section_id "
+        "WHERE heading = 'Key Takeaways'"
+    ).fetchone()[0]
+    assert takeaways == 7
