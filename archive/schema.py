@@ -43,7 +43,9 @@ def create_schema(db: sqlite_utils.Database) -> None:
     db["articles"].create_index(["url"], unique=True)
     db["articles"].create_index(["published"])
     for table, link_table, key in TERM_TABLES.values():
-        db[table].create({"id": int, "slug": str, "name": str, "url": str}, pk="id", not_null={"slug"})
+        db[table].create(
+            {"id": int, "slug": str, "name": str, "url": str}, pk="id", not_null={"slug"}
+        )
         db[table].create_index(["slug"], unique=True)
         db[link_table].create(
             {"article_id": int, key: int, "first_seen": str, "last_seen": str},

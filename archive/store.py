@@ -114,7 +114,9 @@ class Store:
         changed = content_changed or "title" in updates
         return row["id"], Outcome.CHANGED if changed else Outcome.UNCHANGED
 
-    def _link_terms(self, article_id: int, taxonomy: str, terms: Iterable[Term], seen_at: str) -> None:
+    def _link_terms(
+        self, article_id: int, taxonomy: str, terms: Iterable[Term], seen_at: str
+    ) -> None:
         table, link_table, key = TERM_TABLES[taxonomy]
         for term in terms:
             existing = list(self.db[table].rows_where("slug = ?", [term.slug], limit=1))
@@ -125,7 +127,11 @@ class Store:
                 if updates:
                     self.db[table].update(term_id, updates)
             else:
-                term_id = self.db[table].insert({"slug": term.slug, "name": term.name, "url": term.url}).last_pk
+                term_id = (
+                    self.db[table]
+                    .insert({"slug": term.slug, "name": term.name, "url": term.url})
+                    .last_pk
+                )
             self.db.execute(
                 f"INSERT INTO [{link_table}] (article_id, [{key}], first_seen, last_seen) "
                 f"VALUES (?, ?, ?, ?) ON CONFLICT (article_id, [{key}]) "
@@ -135,15 +141,19 @@ class Store:
 
     def _write_parts(self, article_id: int, content: Content) -> None:
         for section in content.sections:
-            section_id = self.db["sections"].insert(
-                {
-                    "article_id": article_id,
-                    "position": section.position,
-                    "heading": section.heading,
-                    "level": section.level,
-                    "text": section.text,
-                }
-            ).last_pk
+            section_id = (
+                self.db["sections"]
+                .insert(
+                    {
+                        "article_id": article_id,
+                        "position": section.position,
+                        "heading": section.heading,
+                        "level": section.level,
+                        "text": section.text,
+                    }
+                )
+                .last_pk
+            )
             self.db["section_items"].insert_all(
                 {"section_id": section_id, "position": i.position, "depth": i.depth, "text": i.text}
                 for i in section.items
@@ -169,7 +179,12 @@ class Store:
 
 def _content_columns(content: Content | None) -> dict:
     if content is None:
-        return {"content_html": None, "content_text": None, "word_count": None, "content_sha256": None}
+        return {
+            "content_html": None,
+            "content_text": None,
+            "word_count": None,
+            "content_sha256": None,
+        }
     return {
         "content_html": content.html,
         "content_text": content.text,

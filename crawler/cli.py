@@ -41,14 +41,48 @@ def _check_db(db: str) -> None:
 
 @main.command()
 @click.argument("site_url")
-@click.option("--tag", "tags", multiple=True, metavar="SLUG", help="Tag slug or tag archive URL; repeat for more.")
-@click.option("--all-tags", is_flag=True, help="Discover every tag from the site (wp-sitemap.xml, else tag links).")
-@click.option("--db", default="tag-archiver.db", show_default=True, type=click.Path(dir_okay=False), help="SQLite database to write.")
-@click.option("--delay", type=click.FloatRange(min=0), default=None, help="Seconds between requests (default 1, with AutoThrottle); 0 for local sites.")
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="SLUG",
+    help="Tag slug or tag archive URL; repeat for more.",
+)
+@click.option(
+    "--all-tags",
+    is_flag=True,
+    help="Discover every tag from the site (wp-sitemap.xml, else tag links).",
+)
+@click.option(
+    "--db",
+    default="tag-archiver.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="SQLite database to write.",
+)
+@click.option(
+    "--delay",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds between requests (default 1, with AutoThrottle); 0 for local sites.",
+)
 @click.option("--no-articles", is_flag=True, help="Do not fetch each article's own page.")
-@click.option("--contact", metavar="URL_OR_EMAIL", help="Who the site's operator can reach; sent in the User-Agent.")
-@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="INFO", show_default=True)
-@click.option("--stats-json", type=click.Path(dir_okay=False), help="Write the run's counters (Scrapy stats) to this JSON file, for monitoring.")
+@click.option(
+    "--contact",
+    metavar="URL_OR_EMAIL",
+    help="Who the site's operator can reach; sent in the User-Agent.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    default="INFO",
+    show_default=True,
+)
+@click.option(
+    "--stats-json",
+    type=click.Path(dir_okay=False),
+    help="Write the run's counters (Scrapy stats) to this JSON file, for monitoring.",
+)
 def crawl(
     site_url: str,
     tags: tuple[str, ...],
@@ -82,8 +116,19 @@ def crawl(
 
 
 @main.command()
-@click.option("--db", default="tag-archiver-demo.db", show_default=True, type=click.Path(dir_okay=False), help="SQLite database to write.")
-@click.option("--port", default=0, type=click.IntRange(0, 65535), help="Port for the demo site on 127.0.0.1 (default: any free one).")
+@click.option(
+    "--db",
+    default="tag-archiver-demo.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="SQLite database to write.",
+)
+@click.option(
+    "--port",
+    default=0,
+    type=click.IntRange(0, 65535),
+    help="Port for the demo site on 127.0.0.1 (default: any free one).",
+)
 def demo(db: str, port: int) -> None:
     """Serve the bundled WordPress snapshot on 127.0.0.1 and crawl it into --db.
 
@@ -96,7 +141,9 @@ def demo(db: str, port: int) -> None:
     with serve_snapshot(port=port) as server:
         click.echo(f"demo site: {server.origin}/ (a WordPress snapshot, served on loopback)")
         result = run_crawl(
-            CrawlOptions(site=server.origin, tags=list(DEMO_TAGS), db=db, delay=0, log_level="WARNING")
+            CrawlOptions(
+                site=server.origin, tags=list(DEMO_TAGS), db=db, delay=0, log_level="WARNING"
+            )
         )
     click.echo(f"tag-archiver: {result.summary()}")
     if result.exit_code is not ExitCode.OK:
@@ -116,7 +163,7 @@ def demo(db: str, port: int) -> None:
     path = Path(db)
     click.echo(
         "\nlook at it:\n"
-        f"  sqlite-utils {path} \"SELECT s.heading, i.text FROM section_items i JOIN sections s "
+        f'  sqlite-utils {path} "SELECT s.heading, i.text FROM section_items i JOIN sections s '
         "ON s.id = i.section_id WHERE s.heading = 'Key Takeaways'\" --table\n"
         f"  datasette {path}"
     )

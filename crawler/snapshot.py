@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 SNAPSHOT_ORIGIN = "http://wordpress.test"
+# Recomputed for every answer, since bodies are localized and maybe gzipped on the way out.
+_HOP_HEADERS = ("content-length", "content-encoding", "transfer-encoding", "connection")
 COMPRESSIBLE = ("text/", "application/xml", "application/json", "application/rss+xml")
 DEMO_SITE = Path(__file__).parent / "demo_site"
 
@@ -66,15 +68,17 @@ class _Handler(BaseHTTPRequestHandler):
     server: SnapshotServer
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self.server.requests_seen.append(self.path)
         captured = self.server.responses.get(self.path) or self.server.not_found
         if captured is None:
             captured = Captured(404, (("Content-Type", "text/plain"),), b"not in the snapshot")
         body = localize(captured.body, self.server.origin)
-        headers = [(n, v) for n, v in captured.headers if n.lower() not in ("content-length", "content-encoding", "transfer-encoding", "connection")]  # fmt: skip
+        headers = [(n, v) for n, v in captured.headers if n.lower() not in _HOP_HEADERS]
         content_type = next((v for n, v in headers if n.lower() == "content-type"), "")
-        if "gzip" in self.headers.get("Accept-Encoding", "") and content_type.startswith(COMPRESSIBLE):
+        if "gzip" in self.headers.get("Accept-Encoding", "") and content_type.startswith(
+            COMPRESSIBLE
+        ):
             body = gzip.compress(body, mtime=0)
             headers.append(("Content-Encoding", "gzip"))
         self.send_response(captured.status)

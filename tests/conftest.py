@@ -51,7 +51,9 @@ def theme_site(request: pytest.FixtureRequest) -> Iterator[tuple[str, SnapshotSe
         yield request.param, server
 
 
-def run_cli(*args: str, timeout: float = 180, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, timeout: float = 180, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """The real CLI in its own process (Twisted's reactor starts once per process)."""
     return subprocess.run(
         [sys.executable, "-m", "crawler", *args],

@@ -125,8 +125,8 @@ def stored(db_path: Path) -> dict[str, dict]:
             "categories": sorted(
                 r["slug"]
                 for r in db.query(
-                    "SELECT slug FROM categories JOIN article_categories ON category_id = categories.id "
-                    "WHERE article_id = ?",
+                    "SELECT slug FROM categories JOIN article_categories "
+                    "ON category_id = categories.id WHERE article_id = ?",
                     [row["id"]],
                 )
             ),

@@ -22,7 +22,8 @@ TITLE_XPATH = " | ".join(
     f".//*[{class_xpath(name)}]" for name in ("wp-block-post-title", "entry-title", "post-title")
 )
 CONTENT_XPATH = " | ".join(
-    f".//*[{class_xpath(name)}]" for name in ("wp-block-post-content", "entry-content", "post-content")
+    f".//*[{class_xpath(name)}]"
+    for name in ("wp-block-post-content", "entry-content", "post-content")
 )
 AUTHOR_XPATH = " | ".join(
     [

@@ -88,7 +88,8 @@ def extract_page(url: str, headers: Mapping[str, str] | None, body: bytes) -> Pa
         dict.fromkeys(
             href
             for a in root.xpath("//a[@href]")
-            if (href := absolute(url, a.get("href"))) and tag_slug_from_url(href)
+            if (href := absolute(url, a.get("href")))
+            and tag_slug_from_url(href)
             and urlsplit(href).netloc == urlsplit(url).netloc
         )
     )

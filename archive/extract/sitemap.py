@@ -21,11 +21,7 @@ def sitemap_locations(body: bytes) -> list[str]:
         raise ExtractionError("unparseable", f"not a sitemap: {exc}") from exc
     if root is None:
         raise ExtractionError("empty", "the sitemap is empty")
-    return [
-        loc.text.strip()
-        for loc in root.iter("{*}loc")
-        if loc.text and loc.text.strip()
-    ]
+    return [loc.text.strip() for loc in root.iter("{*}loc") if loc.text and loc.text.strip()]
 
 
 def tag_sitemaps(index_locations: list[str]) -> list[str]:

@@ -180,11 +180,15 @@ class TagArchiveSpider(scrapy.Spider):
             return
         stats.inc_value("tag_archiver/pages/tag_archive")
         if not page.articles and not page.skipped:
-            stats.inc_value("tag_archiver/tags/empty" if page_number == 1 else "tag_archiver/pages/empty")
+            stats.inc_value(
+                "tag_archiver/tags/empty" if page_number == 1 else "tag_archiver/pages/empty"
+            )
             logger.info("%s: tag %r lists no posts", response.url, tag)
         for skipped in page.skipped:
             stats.inc_value(f"tag_archiver/articles/skipped/{skipped.reason}")
-            logger.info("skipped %s (%s)", skipped.url or f"post {skipped.wp_post_id}", skipped.reason)
+            logger.info(
+                "skipped %s (%s)", skipped.url or f"post {skipped.wp_post_id}", skipped.reason
+            )
         for article in page.articles:
             if article.url in self.listed:
                 stats.inc_value("tag_archiver/articles/listed_again")
@@ -240,7 +244,11 @@ class TagArchiveSpider(scrapy.Spider):
             names = ", ".join(repr(t) for t in self.unknown_tags)
             stats.set_value("tag_archiver/failure", f"unknown tag: {names} (no such tag archive)")
         elif not stats.get_value("tag_archiver/pages/tag_archive"):
-            if self.all_tags and not self.tag_args and not stats.get_value("tag_archiver/tags/discovered"):
+            if (
+                self.all_tags
+                and not self.tag_args
+                and not stats.get_value("tag_archiver/tags/discovered")
+            ):
                 message = (
                     "--all-tags found no tags: no tag sitemap in wp-sitemap.xml and no tag links "
                     "on the front page; name tags with --tag"

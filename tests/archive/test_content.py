@@ -8,7 +8,9 @@ from archive.extract.content import extract_content
 
 
 def content(html: str):
-    return extract_content(lxml.html.fragment_fromstring(html, create_parent="div"), "http://b.test/p/")
+    return extract_content(
+        lxml.html.fragment_fromstring(html, create_parent="div"), "http://b.test/p/"
+    )
 
 
 def test_content_before_the_first_heading_is_a_section_without_heading():
@@ -47,16 +49,22 @@ def test_list_items_keep_order_and_depth():
 
 
 def test_headings_inside_wrappers_still_split():
-    c = content('<div class="wp-block-group"><h2>A</h2><p>a</p></div><div><h2>B</h2><ul><li>b</li></ul></div>')
+    c = content(
+        '<div class="wp-block-group"><h2>A</h2><p>a</p></div><div><h2>B</h2><ul><li>b</li></ul></div>'
+    )
     assert [(s.heading, [i.text for i in s.items]) for s in c.sections] == [("A", []), ("B", ["b"])]
 
 
 def test_images_and_links_are_absolute():
-    c = content('<p><img src="/i.png" alt=" An  image "><a href="../x">x</a><a href="javascript:alert(1)">j</a></p>')
+    c = content(
+        '<p><img src="/i.png" alt=" An  image "><a href="../x">x</a><a href="javascript:alert(1)">j</a></p>'
+    )
     assert [(i.src, i.alt) for i in c.images] == [("http://b.test/i.png", "An image")]
     assert [(link.url, link.text) for link in c.links] == [("http://b.test/x", "x")]
 
 
 def test_hash_follows_words_not_markup():
-    assert content("<p>Same <b>words</b></p>").sha256 == content('<p class="x">Same words</p>').sha256
+    assert (
+        content("<p>Same <b>words</b></p>").sha256 == content('<p class="x">Same words</p>').sha256
+    )
     assert content("<p>Same words</p>").sha256 != content("<p>Other words</p>").sha256

@@ -46,7 +46,9 @@ def readable(page) -> dict:
 CASES = [(theme, *page) for theme in THEMES for page in html_pages(theme)]
 
 
-@pytest.mark.parametrize(("theme", "path", "headers", "body"), CASES, ids=[f"{c[0]}{c[1]}" for c in CASES])
+@pytest.mark.parametrize(
+    ("theme", "path", "headers", "body"), CASES, ids=[f"{c[0]}{c[1]}" for c in CASES]
+)
 def test_extraction_matches_golden(theme, path, headers, body, golden):
     page = extract_page(SNAPSHOT_ORIGIN + path, headers, body)
     golden(GOLDEN / theme / golden_name(path), to_json(readable(page)))

@@ -9,7 +9,9 @@ from archive.extract.pagination import extract_pagination, first_page_url
 
 
 def pagination(html: str, url: str):
-    return extract_pagination(lxml.html.document_fromstring(f"<html><body>{html}</body></html>"), url)
+    return extract_pagination(
+        lxml.html.document_fromstring(f"<html><body>{html}</body></html>"), url
+    )
 
 
 def test_classic_paginate_links_with_dots_give_every_page():
@@ -49,7 +51,11 @@ def test_first_page_url(url, first):
 def test_plain_permalinks():
     html = '<div class="nav-links"><a class="page-numbers" href="/?tag=x&amp;paged=3">3</a></div>'
     p = pagination(html, "http://b.test/?tag=x")
-    assert p.page_urls == ("http://b.test/?tag=x", "http://b.test/?tag=x&paged=2", "http://b.test/?tag=x&paged=3")
+    assert p.page_urls == (
+        "http://b.test/?tag=x",
+        "http://b.test/?tag=x&paged=2",
+        "http://b.test/?tag=x&paged=3",
+    )
 
 
 def test_single_page_archive_has_no_more_pages():

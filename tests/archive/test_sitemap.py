@@ -15,7 +15,9 @@ INDEX = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_index_names_the_tag_sitemap():
-    assert tag_sitemaps(sitemap_locations(INDEX)) == ["http://b.test/wp-sitemap-taxonomies-post_tag-1.xml"]
+    assert tag_sitemaps(sitemap_locations(INDEX)) == [
+        "http://b.test/wp-sitemap-taxonomies-post_tag-1.xml"
+    ]
 
 
 def test_external_entities_are_not_read(tmp_path):
@@ -31,7 +33,9 @@ def test_external_entities_are_not_read(tmp_path):
 
 
 def test_billion_laughs_is_not_expanded():
-    entities = '<!ENTITY a0 "lol">' + "".join(f'<!ENTITY a{i} "&a{i-1};&a{i-1};&a{i-1};&a{i-1};">' for i in range(1, 12))
+    entities = '<!ENTITY a0 "lol">' + "".join(
+        f'<!ENTITY a{i} "&a{i - 1};&a{i - 1};&a{i - 1};&a{i - 1};">' for i in range(1, 12)
+    )
     body = f'<?xml version="1.0"?><!DOCTYPE u [{entities}]><urlset><url><loc>&a11;</loc></url></urlset>'.encode()
     try:
         locations = sitemap_locations(body)

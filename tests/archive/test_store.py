@@ -30,7 +30,17 @@ def article(url="http://b.test/a/", source=Source.ARCHIVE, text="Words.", **chan
         images=(),
         links=(),
     )
-    base = Article(url, source, "Title", 7, "2024-01-01T00:00:00+00:00", None, (Term("news", "News", "http://b.test/tag/news/"),), (), content)
+    base = Article(
+        url,
+        source,
+        "Title",
+        7,
+        "2024-01-01T00:00:00+00:00",
+        None,
+        (Term("news", "News", "http://b.test/tag/news/"),),
+        (),
+        content,
+    )
     return replace(base, **changes)
 
 
@@ -88,7 +98,10 @@ def test_order_of_observations_does_not_matter(tmp_path):
 
     def by_url(path):
         db = sqlite_utils.Database(path)
-        return {row["url"]: {k: v for k, v in row.items() if k not in ignore} for row in db["articles"].rows}
+        return {
+            row["url"]: {k: v for k, v in row.items() if k not in ignore}
+            for row in db["articles"].rows
+        }
 
     assert by_url(tmp_path / "f.db") == by_url(tmp_path / "b.db")
     # the classic theme prints no author on archives: the article pages filled it in
@@ -101,7 +114,11 @@ def test_single_page_wins_over_archive_block(tmp_path):
     (saved,) = store.save([article(source=Source.ARCHIVE, text="Teaser", author=None)], T1)
     assert saved.outcome is Outcome.UNCHANGED
     row = next(store.db["articles"].rows)
-    assert (row["content_text"], row["author"], row["record_source"]) == ("Full text.", "Ada", "single")
+    assert (row["content_text"], row["author"], row["record_source"]) == (
+        "Full text.",
+        "Ada",
+        "single",
+    )
 
 
 def test_an_edit_replaces_sections(tmp_path):
@@ -124,7 +141,9 @@ def test_a_failed_batch_leaves_nothing_behind(tmp_path):
     good = article(url="http://b.test/one/")
     bad = replace(
         article(url="http://b.test/two/"),
-        content=replace(good.content, sections=(Section(0, None, None, "x", (SectionItem(0, 0, "explode"),)),)),
+        content=replace(
+            good.content, sections=(Section(0, None, None, "x", (SectionItem(0, 0, "explode"),)),)
+        ),
     )
     with pytest.raises(StoreError, match="disk trouble"):
         store.save([good, bad], T2)

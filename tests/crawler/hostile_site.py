@@ -47,16 +47,27 @@ PAGES = {
         '<a class="page-numbers" href="/tag/news/page/2/">2</a></nav>',
     ),
     # Page 2 repeats Alpha (a post published mid-crawl pushes it down) and is cut off mid-tag.
-    "/tag/news/page/2/": archive("news", post(*NEWS_A) + post(3, "gamma", "Gamma", "Gamma text.", ("news",)))[:-40],
+    "/tag/news/page/2/": archive(
+        "news", post(*NEWS_A) + post(3, "gamma", "Gamma", "Gamma text.", ("news",))
+    )[:-40],
     # Older/newer links only; page 2 still links to a page 3 that no longer exists.
-    "/tag/paged/": archive("paged", post(4, "delta", "Delta", "Delta.", ("paged",)),
-                           '<div class="nav-previous"><a href="/tag/paged/page/2/">Older</a></div>'),
-    "/tag/paged/page/2/": archive("paged", post(5, "eps", "Epsilon", "Eps.", ("paged",)),
-                                  '<div class="nav-previous"><a href="/tag/paged/page/3/">Older</a></div>'),
+    "/tag/paged/": archive(
+        "paged",
+        post(4, "delta", "Delta", "Delta.", ("paged",)),
+        '<div class="nav-previous"><a href="/tag/paged/page/2/">Older</a></div>',
+    ),
+    "/tag/paged/page/2/": archive(
+        "paged",
+        post(5, "eps", "Epsilon", "Eps.", ("paged",)),
+        '<div class="nav-previous"><a href="/tag/paged/page/3/">Older</a></div>',
+    ),
     "/tag/empty/": archive("empty", "<p>Nothing found.</p>"),
     "/tag/notatag/": '<html><body class="page page-id-2"><h1>About us</h1></body></html>',
-    "/tag/latin/": archive("latin", post(6, "cafe", "Caf\u00e9 \u201cquotes\u201d", "Cr\u00e8me.", ("latin",)),
-                           charset="windows-1252"),
+    "/tag/latin/": archive(
+        "latin",
+        post(6, "cafe", "Caf\u00e9 \u201cquotes\u201d", "Cr\u00e8me.", ("latin",)),
+        charset="windows-1252",
+    ),
     "/tag/binary/": None,  # binary bytes under text/html
     "/tag/broken/": "500",
 }
@@ -71,7 +82,7 @@ ARTICLES = {
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         path = self.path
         if path in ARTICLES and path.startswith("/2024/01/07/"):
             page = ARTICLES[path].replace('charset="utf-8"', 'charset="windows-1252"')
@@ -87,7 +98,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif path in PAGES:
             body, status, ctype = PAGES[path].encode(), 200, "text/html; charset=UTF-8"
         else:
-            body, status, ctype = b"<html><body class='error404'>Not found</body></html>", 404, "text/html"
+            body, status, ctype = (
+                b"<html><body class='error404'>Not found</body></html>",
+                404,
+                "text/html",
+            )
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))

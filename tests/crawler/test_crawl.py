@@ -1,4 +1,4 @@
-"""Crawls through the real CLI over real HTTP on loopback: the captured test bed and a hostile site."""
+"""Crawls through the real CLI over real HTTP on loopback: the captured test bed, a hostile site."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import sqlite3
 
 import pytest
 
+from tests.archive.test_store import dump
 from tests.conftest import FIXTURES, run_cli
 from tests.crawler.hostile_site import hostile_site
 from tests.wordpress_truth import assert_matches_truth, file_truth
-from tests.archive.test_store import dump
 
 
 def crawl(origin: str, db, *args: str, stats=None):
@@ -23,11 +23,15 @@ def test_crawl_matches_wordpress_rest_truth(theme_site, tmp_path):
     result = crawl(server.origin, tmp_path / "a.db", "--all-tags", stats=tmp_path / "s.json")
     assert result.returncode == 0, result.stderr
     assert "16 articles stored (16 new" in result.stdout
-    assert_matches_truth(tmp_path / "a.db", file_truth(FIXTURES / theme / "rest-truth.json", server.origin))
+    assert_matches_truth(
+        tmp_path / "a.db", file_truth(FIXTURES / theme / "rest-truth.json", server.origin)
+    )
     stats = json.loads((tmp_path / "s.json").read_text())
     assert stats["tag_archiver/articles/skipped/password-protected"] >= 1
     assert stats["tag_archiver/pages/tag_archive"] == 11  # 7 tags, history has 4 pages, podcasts 2
-    assert "Draft: Never Published" not in (tmp_path / "a.db").read_bytes().decode("utf-8", "replace")
+    assert "Draft: Never Published" not in (tmp_path / "a.db").read_bytes().decode(
+        "utf-8", "replace"
+    )
 
 
 def test_second_run_changes_nothing_but_last_seen(theme_site, tmp_path):
@@ -47,7 +51,9 @@ def test_pages_are_scheduled_from_the_last_page_number(theme_site, tmp_path):
     server.requests_seen.clear()
     result = crawl(server.origin, tmp_path / "a.db", "--tag", "history", "--no-articles")
     assert result.returncode == 0, result.stderr
-    assert {"/tag/history/page/2/", "/tag/history/page/3/", "/tag/history/page/4/"} <= set(server.requests_seen)
+    assert {"/tag/history/page/2/", "/tag/history/page/3/", "/tag/history/page/4/"} <= set(
+        server.requests_seen
+    )
     assert "/tag/history/page/5/" not in server.requests_seen
     assert not [p for p in server.requests_seen if p.startswith("/20")]  # --no-articles
 
@@ -58,7 +64,10 @@ def test_unknown_tag_fails_naming_it(theme_site, tmp_path):
     assert result.returncode == 1
     assert "unknown tag: 'no-such-tag-xyz'" in result.stderr
     # the known tag was still archived: nothing lost
-    assert sqlite3.connect(tmp_path / "a.db").execute("SELECT count(*) FROM articles").fetchone()[0] == 10
+    assert (
+        sqlite3.connect(tmp_path / "a.db").execute("SELECT count(*) FROM articles").fetchone()[0]
+        == 10
+    )
 
 
 def test_unreachable_site_fails_clearly(tmp_path):
@@ -99,7 +108,9 @@ def test_hostile_site(tmp_path):
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     titles = dict(db.execute("SELECT title, author FROM articles"))
-    assert titles == dict.fromkeys(["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Café “quotes”"], "Ann Author")
+    assert titles == dict.fromkeys(
+        ["Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Café “quotes”"], "Ann Author"
+    )
     # the article listed twice is one row; Beta is under two tags
     tags_of_beta = db.execute(
         "SELECT group_concat(slug) FROM tags JOIN article_tags ON tag_id = tags.id "

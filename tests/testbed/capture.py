@@ -71,8 +71,11 @@ def capture(origin: str, paths: list[str], folder: Path, not_found: str) -> None
     for number, path in enumerate(dict.fromkeys(paths), start=1):
         status, headers, body = fetch(origin + path)
         name = f"files/{number:04d}.body"
-        (folder / name).write_bytes(body.replace(origin.encode(), SNAPSHOT_ORIGIN.encode()).replace(
-            origin.replace("/", "\\/").encode(), SNAPSHOT_ORIGIN.replace("/", "\\/").encode()))
+        (folder / name).write_bytes(
+            body.replace(origin.encode(), SNAPSHOT_ORIGIN.encode()).replace(
+                origin.replace("/", "\\/").encode(), SNAPSHOT_ORIGIN.replace("/", "\\/").encode()
+            )
+        )
         kept = [
             (k, v.replace(origin, SNAPSHOT_ORIGIN)) for k, v in headers if k.lower() in KEPT_HEADERS
         ]
@@ -93,7 +96,13 @@ def main() -> None:
         categories = rest(origin, "categories")
         users = rest(origin, "users")
         not_found = "/tag/no-such-tag-here/"
-        paths = ["/robots.txt", "/", "/wp-sitemap.xml", "/wp-sitemap-taxonomies-post_tag-1.xml", not_found]
+        paths = [
+            "/robots.txt",
+            "/",
+            "/wp-sitemap.xml",
+            "/wp-sitemap-taxonomies-post_tag-1.xml",
+            not_found,
+        ]
         for tag in tags:
             base = local(tag["link"], origin)
             pages = max(1, math.ceil(tag["count"] / PER_PAGE))
@@ -104,9 +113,11 @@ def main() -> None:
         folder = ROOT / "tests" / "fixtures" / "wordpress" / site
         capture(origin, paths, folder, not_found)
         truth = {"posts": posts, "tags": tags, "categories": categories, "users": users}
-        text = json.dumps(truth, indent=1, ensure_ascii=False).replace(
-            origin.replace("/", "\\/"), SNAPSHOT_ORIGIN.replace("/", "\\/")
-        ).replace(origin, SNAPSHOT_ORIGIN)
+        text = (
+            json.dumps(truth, indent=1, ensure_ascii=False)
+            .replace(origin.replace("/", "\\/"), SNAPSHOT_ORIGIN.replace("/", "\\/"))
+            .replace(origin, SNAPSHOT_ORIGIN)
+        )
         (folder / "rest-truth.json").write_text(text + "\n")
 
         if site == "block":

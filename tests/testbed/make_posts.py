@@ -43,7 +43,9 @@ def bullet_html(text: str) -> str:
     # "Label: rest" bullets carry a bold label on pjfp.com.
     label, sep, rest = text.partition(": ")
     if sep and len(label) < 60:
-        return f"<strong>{html.escape(label, quote=False)}:</strong> {html.escape(rest, quote=False)}"
+        return (
+            f"<strong>{html.escape(label, quote=False)}:</strong> {html.escape(rest, quote=False)}"
+        )
     return html.escape(text, quote=False)
 
 
@@ -147,9 +149,13 @@ def own_posts() -> list[dict]:
             "content": "\n\n".join(
                 [
                     heading("TL;DR"),
-                    paragraph("Entities & quotes in a title must come out as the reader sees them."),
+                    paragraph(
+                        "Entities & quotes in a title must come out as the reader sees them."
+                    ),
                     heading("Key Takeaways"),
-                    nested_list([(0, "Ampersands: “&” stays an ampersand."), (0, "Dashes: em — and en –.")]),
+                    nested_list(
+                        [(0, "Ampersands: “&” stays an ampersand."), (0, "Dashes: em — and en –.")]
+                    ),
                 ]
             ),
         },
@@ -197,7 +203,7 @@ def own_posts() -> list[dict]:
                     paragraph("This post carries an image and two links."),
                     '<!-- wp:image -->\n<figure class="wp-block-image"><img src="/wp-content/uploads/ta/pixel.png" '
                     'alt="A single test pixel"/></figure>\n<!-- /wp:image -->',
-                    "<!-- wp:paragraph -->\n<p>See <a href=\"https://example.org/source\">the source</a> and "
+                    '<!-- wp:paragraph -->\n<p>See <a href="https://example.org/source">the source</a> and '
                     '<a href="/about/">about</a>.</p>\n<!-- /wp:paragraph -->',
                 ]
             ),
@@ -229,12 +235,18 @@ def own_posts() -> list[dict]:
             "categories": ["Uncategorized"],
             "author": "pjfp",
             "password": "secret",
-            "content": "\n\n".join([heading("Secret"), paragraph("Password-protected text must not be stored.")]),
+            "content": "\n\n".join(
+                [heading("Secret"), paragraph("Password-protected text must not be stored.")]
+            ),
         },
     ]
     # Enough plain posts under "history" to paginate (3 posts per page in the test bed).
     for n in range(1, 9):
-        tags = ["history"] + (["productivity"] if n % 2 else []) + (["ai-agents"] if n % 3 == 0 else [])
+        tags = (
+            ["history"]
+            + (["productivity"] if n % 2 else [])
+            + (["ai-agents"] if n % 3 == 0 else [])
+        )
         posts.append(
             {
                 "title": f"History Notes, Part {n}",

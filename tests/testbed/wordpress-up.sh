@@ -2,11 +2,12 @@
 # Bring up the test-bed WordPress on loopback: a block-theme site and a classic-theme site,
 # both filled from posts.json, from a clean database every time (so post ids are stable).
 #
-#   sudo tests/testbed/wordpress-up.sh          # installs Debian packages when missing
-#   TA_WP_BLOCK=http://127.0.0.1:8081  TA_WP_CLASSIC=http://127.0.0.1:8082
+#   tests/testbed/wordpress-up.sh    # as root (or via sudo): installs Debian packages when missing
+#   -> block theme on http://127.0.0.1:8081, classic theme on http://127.0.0.1:8082
 #
 # Debian's wordpress 6.1 + mariadb-server + Apache/PHP. Listens on 127.0.0.1 only.
 set -euo pipefail
+if [ "$(id -u)" != 0 ]; then exec sudo --preserve-env=TA_WP_BLOCK_PORT,TA_WP_CLASSIC_PORT "$0" "$@"; fi
 here="$(cd "$(dirname "$0")" && pwd)"
 block_port="${TA_WP_BLOCK_PORT:-8081}"
 classic_port="${TA_WP_CLASSIC_PORT:-8082}"
