@@ -79,6 +79,13 @@ def _check_db(db: str) -> None:
     show_default=True,
 )
 @click.option(
+    "--set",
+    "set_",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy or TAG_ARCHIVER_ setting for this run (repeatable), like scrapy -s.",
+)
+@click.option(
     "--stats-json",
     type=click.Path(dir_okay=False),
     help="Write the run's counters (Scrapy stats) to this JSON file, for monitoring.",
@@ -92,6 +99,7 @@ def crawl(
     no_articles: bool,
     contact: str | None,
     log_level: str,
+    set_: tuple[str, ...],
     stats_json: str | None,
 ) -> None:
     """Crawl SITE_URL's tag archives (--tag ... or --all-tags) into the database.
@@ -101,6 +109,12 @@ def crawl(
     """  # fmt: skip
     if not tags and not all_tags:
         raise click.UsageError("name at least one --tag, or give --all-tags")
+    extra = {}
+    for assignment in set_:
+        name, sep, value = assignment.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{assignment!r} is not NAME=VALUE", param_hint="--set")
+        extra[name.strip()] = value
     _check_db(db)
     options = CrawlOptions(
         site=site_url,
@@ -111,6 +125,7 @@ def crawl(
         articles=not no_articles,
         contact=contact,
         log_level=log_level,
+        extra_settings=extra,
     )
     _finish(run_crawl(options), db, stats_json)
 

@@ -40,6 +40,10 @@ REDIRECT_MAX_TIMES = 5  # default 20: WordPress canonical redirects take one hop
 HTTPERROR_ALLOWED_CODES = [404, 410]  # default []
 
 # --- plumbing ------------------------------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    # Right after Scrapy's RobotsTxtMiddleware (100), which fails open; see its docstring.
+    "crawler.middlewares.RobotsFailClosed": 101,
+}
 ITEM_PIPELINES = {
     # Last: storing is what the other pipelines (if any) prepare items for.
     "crawler.pipelines.StorePipeline": 800,

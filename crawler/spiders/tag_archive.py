@@ -70,6 +70,10 @@ class TagArchiveSpider(scrapy.Spider):
         self.listed: set[str] = set()
         self.responses = 0  # any answer from the site at all, errors included
         self.discovering = False  # --all-tags without a tag sitemap: follow tag links
+        # Every tag whose first page was asked for, and those that got any answer at all:
+        # a request dropped on the way (an off-site redirect) must not vanish silently.
+        self.tags_asked: set[str] = set()
+        self.tags_answered: set[str] = set()
 
     # --- start -----------------------------------------------------------------------------
 
@@ -89,6 +93,8 @@ class TagArchiveSpider(scrapy.Spider):
         return f"{self.site}tag/{quote(tag.strip('/'), safe='')}/"
 
     def tag_request(self, url: str, tag: str, **cb_kwargs: Any) -> scrapy.Request:
+        if cb_kwargs.get("page_number", 1) == 1:
+            self.tags_asked.add(tag)
         return scrapy.Request(
             url,
             callback=self.parse_tag_page,
@@ -157,6 +163,8 @@ class TagArchiveSpider(scrapy.Spider):
         self, response: Response, tag: str, page_number: int = 1, fallback: bool = False
     ) -> Iterable[Any]:
         self.responses += 1
+        if page_number == 1:
+            self.tags_answered.add(tag)
         stats = self.crawler.stats
         if response.status in NOT_FOUND:
             if page_number > 1:
@@ -236,10 +244,21 @@ class TagArchiveSpider(scrapy.Spider):
     def closed(self, reason: str) -> None:
         """Leave the run's verdict in the stats, where the CLI and the log find it."""
         stats = self.crawler.stats
+        for tag in sorted(self.tags_asked - self.tags_answered):
+            stats.inc_value("tag_archiver/errors")
+            stats.inc_value("tag_archiver/tags/unread")
+            logger.error("tag %r: its archive was never read (refused redirect or dropped)", tag)
         if stats.get_value("tag_archiver/failure"):
             return
-        if self.responses == 0:
+        robots = stats.get_value("tag_archiver/robots/unavailable")
+        robots_answered = stats.get_value("tag_archiver/robots/status") is not None
+        if self.responses == 0 and not robots_answered:
             stats.set_value("tag_archiver/failure", f"site unreachable: no answer from {self.site}")
+        elif robots and not stats.get_value("tag_archiver/pages/tag_archive"):
+            stats.set_value(
+                "tag_archiver/failure",
+                f"{robots}: under RFC 9309 the site is disallowed until robots.txt answers",
+            )
         elif self.unknown_tags:
             names = ", ".join(repr(t) for t in self.unknown_tags)
             stats.set_value("tag_archiver/failure", f"unknown tag: {names} (no such tag archive)")
@@ -278,6 +297,9 @@ class TagArchiveSpider(scrapy.Spider):
 
     def failed(self, failure: Failure) -> None:
         request = failure.request
+        tag = request.cb_kwargs.get("tag")
+        if tag is not None and request.cb_kwargs.get("page_number", 1) == 1:
+            self.tags_answered.add(tag)  # an answer of sorts: the failure is counted below
         if failure.check(HttpError):
             self.responses += 1
             reason = f"HTTP {failure.value.response.status}"

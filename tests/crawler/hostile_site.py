@@ -89,6 +89,13 @@ class _Handler(BaseHTTPRequestHandler):
             body, status, ctype = page.encode("cp1252"), 200, "text/html"
         elif path in ARTICLES:
             body, status, ctype = ARTICLES[path].encode(), 200, "text/html; charset=UTF-8"
+        elif path.startswith("/tag/away/"):
+            # WordPress canonical redirects can point anywhere; this one leaves the site.
+            self.send_response(301)
+            self.send_header("Location", "http://127.0.0.2:9/tag/away/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         elif path == "/tag/binary/":
             body, status, ctype = bytes(range(256)) * 20, 200, "text/html"
         elif PAGES.get(path) == "500":
@@ -121,6 +128,32 @@ def hostile_site() -> Iterator[str]:
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _RobotsDown(_Handler):
+    """robots.txt answers 503 every time; everything else is served as usual."""
+
+    def do_GET(self) -> None:
+        if self.path == "/robots.txt":
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.server.seen.append(self.path)
+        super().do_GET()
+
+
+@contextmanager
+def robots_down_site() -> Iterator[tuple[str, list[str]]]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RobotsDown)
+    server.seen = []
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", server.seen
     finally:
         server.shutdown()
         server.server_close()

@@ -9,7 +9,7 @@ import pytest
 
 from tests.archive.test_store import dump
 from tests.conftest import FIXTURES, run_cli
-from tests.crawler.hostile_site import hostile_site
+from tests.crawler.hostile_site import hostile_site, robots_down_site
 from tests.wordpress_truth import assert_matches_truth, file_truth
 
 
@@ -141,3 +141,39 @@ def test_demo_runs_on_a_fresh_directory(tmp_path):
         "WHERE heading = 'Key Takeaways'"
     ).fetchone()[0]
     assert takeaways == 7
+
+
+def test_robots_txt_5xx_means_disallow_all(tmp_path):
+    """RFC 9309 §2.3.1.4; Scrapy alone would fail open and crawl."""
+    with robots_down_site() as (origin, seen):
+        result = crawl(origin, tmp_path / "a.db", "--tag", "news")
+    assert result.returncode == 1
+    assert "robots.txt answered 503" in result.stderr and "RFC 9309" in result.stderr
+    assert seen == []  # not one page was fetched
+
+
+def test_redirect_off_site_is_not_followed(tmp_path):
+    with hostile_site() as origin:
+        result = crawl(
+            origin, tmp_path / "a.db", "--tag", "away", "--tag", "news", stats=tmp_path / "s.json"
+        )
+    stats = json.loads((tmp_path / "s.json").read_text())
+    assert stats.get("offsite/filtered", 0) >= 1
+    assert "127.0.0.2" not in "".join(k for k in stats)
+    assert result.returncode == 3  # news was archived; away could not be
+    assert "tag 'away': its archive was never read" in result.stderr
+    assert stats["tag_archiver/tags/unread"] == 1
+
+
+def test_progress_lines_while_crawling(theme_site, tmp_path):
+    _, server = theme_site
+    result = crawl(
+        server.origin,
+        tmp_path / "a.db",
+        "--tag",
+        "history",
+        "--set",
+        "TAG_ARCHIVER_PROGRESS_INTERVAL=0.05",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "progress: " in result.stderr and "finished (finished): " in result.stderr
