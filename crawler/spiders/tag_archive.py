@@ -170,6 +170,10 @@ class TagArchiveSpider(scrapy.Spider):
             if page_number > 1:
                 stats.inc_value("tag_archiver/pages/past_last")
                 logger.info("%s: past the last page of tag %r", response.url, tag)
+            elif tag not in self.tag_args:
+                # Found in a sitemap or a link, not named by the user: the site's dead link.
+                stats.inc_value("tag_archiver/tags/dead_link")
+                logger.warning("tag %r linked from the site answers %d", tag, response.status)
             elif not fallback and "://" not in tag:
                 # Sites with a custom tag base or plain permalinks: ?tag= is always understood,
                 # and WordPress redirects it to the canonical archive URL.

@@ -40,6 +40,9 @@ def single(post_id: int, slug: str, title: str, text: str, tags: tuple[str, ...]
 NEWS_A = (1, "alpha", "Alpha", "Alpha text.", ("news",))
 NEWS_B = (2, "beta", "Beta", "Beta text.", ("news", "more"))
 PAGES = {
+    # No /wp-sitemap.xml on this site: --all-tags must find tags from the links on its pages.
+    "/": '<html><body class="home blog"><a href="/tag/news/" rel="tag">news</a>'
+    '<a href="/tag/paged/">paged</a><a href="http://elsewhere.test/tag/x/">off-site</a></body></html>',
     "/tag/news/": archive(
         "news",
         post(*NEWS_A) + post(*NEWS_B),

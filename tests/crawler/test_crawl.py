@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
 from tests.archive.test_store import dump
-from tests.conftest import FIXTURES, run_cli
+from tests.conftest import FIXTURES, ROOT, run_cli
 from tests.crawler.hostile_site import hostile_site, robots_down_site
 from tests.wordpress_truth import assert_matches_truth, file_truth
 
@@ -177,3 +179,31 @@ def test_progress_lines_while_crawling(theme_site, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "progress: " in result.stderr and "finished (finished): " in result.stderr
+
+
+def test_all_tags_without_a_sitemap_follows_tag_links(tmp_path):
+    with hostile_site() as origin:
+        result = crawl(origin, tmp_path / "a.db", "--all-tags", stats=tmp_path / "s.json")
+    assert result.returncode == 0, result.stderr
+    assert "discovering tags from the site's pages" in result.stderr
+    db = sqlite3.connect(tmp_path / "a.db")
+    slugs = {row[0] for row in db.execute("SELECT slug FROM tags")}
+    assert {"news", "more", "paged"} <= slugs  # "more" was found on the news pages
+    titles = {row[0] for row in db.execute("SELECT title FROM articles")}
+    assert titles == {"Alpha", "Beta", "Gamma", "Delta", "Epsilon"}
+    stats = json.loads((tmp_path / "s.json").read_text())
+    assert stats["tag_archiver/tags/dead_link"] == 1  # /tag/more/ is linked but answers 404
+    assert stats.get("offsite/filtered", 0) == 0  # the off-site tag link was never even asked for
+
+
+def test_scrapy_crawl_from_the_repository_root(theme_site, tmp_path):
+    _, server = theme_site
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "tags", "-a", f"site={server.origin}",
+         "-a", "tags=ai-scaling,scaling-laws", "-s", f"TAG_ARCHIVER_DB={tmp_path / 'a.db'}",
+         "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    db = sqlite3.connect(tmp_path / "a.db")
+    assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 3
