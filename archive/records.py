@@ -85,6 +85,14 @@ class Article:
 
 
 @dataclass(frozen=True)
+class Observed:
+    """An article as read from one archived response: what the crawl's items are."""
+
+    article: Article
+    capture_id: int | None = None  # captures.id of the response it was extracted from
+
+
+@dataclass(frozen=True)
 class Skipped:
     """A post block seen on a page and deliberately not recorded."""
 

@@ -20,6 +20,25 @@ TERM_TABLES = {
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
+    # Every HTTP exchange the crawl archived: the WARC response record behind a row.
+    db["captures"].create(
+        {
+            "id": int,
+            "url": str,
+            "status": int,
+            "fetched_at": str,
+            "content_type": str,
+            "warc_file": str,
+            "warc_offset": int,
+            "warc_length": int,
+            "warc_record_id": str,
+            "payload_digest": str,
+        },
+        pk="id",
+        not_null={"url", "status", "fetched_at", "warc_file", "warc_offset", "warc_length", "warc_record_id"},
+    )
+    db["captures"].create_index(["warc_record_id"], unique=True)
+    db["captures"].create_index(["url"])
     db["articles"].create(
         {
             "id": int,
@@ -33,12 +52,14 @@ def create_schema(db: sqlite_utils.Database) -> None:
             "word_count": int,
             "content_sha256": str,
             "record_source": str,
+            "capture_id": int,
             "extractor_version": str,
             "first_seen": str,
             "last_seen": str,
         },
         pk="id",
         not_null={"url", "record_source", "extractor_version", "first_seen", "last_seen"},
+        foreign_keys=[("capture_id", "captures", "id")],
     )
     db["articles"].create_index(["url"], unique=True)
     db["articles"].create_index(["published"])

@@ -1,4 +1,4 @@
-"""The SQLite store: Article records in, rows out. One transaction per batch.
+"""The SQLite store: captures and Article records in, rows out. One transaction per batch.
 
 An article is identified by its permalink. It may be observed several times in one crawl
 (under several tags, and on its own page); observations merge into one row:
@@ -7,6 +7,9 @@ An article is identified by its permalink. It may be observed several times in o
 - tags and categories accumulate (article_tags / article_categories);
 - sections, items, images and links are replaced only when the content's hash changes.
 Re-storing what is already there changes nothing but the last_seen columns.
+
+Provenance: every article row names the capture (the WARC response record) its current
+content was extracted from. That capture's row is committed before the article's.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ import sqlite_utils
 
 from archive.errors import StoreError
 from archive.extract import EXTRACTOR_VERSION
-from archive.records import Article, Content, Source, Term
+from archive.records import Content, Observed, Source, Term
+from archive.warc.files import RecordLocation
 from archive.schema import TERM_TABLES, ensure_schema
 
 METADATA_FIELDS = ("wp_post_id", "title", "published", "author")
@@ -55,31 +59,56 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def save(self, articles: Iterable[Article], seen_at: str) -> list[Saved]:
-        """Write a batch in one transaction: all of it is committed, or none of it."""
+    def add_capture(
+        self, location: RecordLocation, *, url: str, status: int, fetched_at: str, content_type: str | None
+    ) -> int:
+        """Record a WARC response record that is already written and flushed; commit now."""
         try:
             with self.db.atomic():
-                return [self._save_one(article, seen_at) for article in articles]
+                return self.db["captures"].insert(
+                    {
+                        "url": url,
+                        "status": status,
+                        "fetched_at": fetched_at,
+                        "content_type": content_type,
+                        "warc_file": location.warc_file,
+                        "warc_offset": location.offset,
+                        "warc_length": location.length,
+                        "warc_record_id": location.record_id,
+                        "payload_digest": location.payload_digest,
+                    }
+                ).last_pk
         except sqlite3.Error as exc:
             raise StoreError(f"writing to the database failed: {exc}") from exc
 
-    def _save_one(self, article: Article, seen_at: str) -> Saved:
+    def save(self, batch: Iterable[Observed], seen_at: str) -> list[Saved]:
+        """Write a batch in one transaction: all of it is committed, or none of it."""
+        try:
+            with self.db.atomic():
+                return [self._save_one(observed, seen_at) for observed in batch]
+        except sqlite3.Error as exc:
+            raise StoreError(f"writing to the database failed: {exc}") from exc
+
+    def _save_one(self, observed: Observed, seen_at: str) -> Saved:
+        article = observed.article
         rows = list(self.db["articles"].rows_where("url = ?", [article.url], limit=1))
         if not rows:
-            article_id = self._insert(article, seen_at)
+            article_id = self._insert(observed, seen_at)
             outcome = Outcome.NEW
         else:
-            article_id, outcome = self._merge(rows[0], article, seen_at)
+            article_id, outcome = self._merge(rows[0], observed, seen_at)
         for taxonomy, terms in (("tag", article.tags), ("category", article.categories)):
             self._link_terms(article_id, taxonomy, terms, seen_at)
         return Saved(article.url, article_id, outcome)
 
-    def _insert(self, article: Article, seen_at: str) -> int:
+    def _insert(self, observed: Observed, seen_at: str) -> int:
+        article = observed.article
         row = {
             "url": article.url,
             **{name: getattr(article, name) for name in METADATA_FIELDS},
             **_content_columns(article.content),
             "record_source": article.source.value,
+            "capture_id": observed.capture_id,
             "extractor_version": EXTRACTOR_VERSION,
             "first_seen": seen_at,
             "last_seen": seen_at,
@@ -89,7 +118,8 @@ class Store:
             self._write_parts(article_id, article.content)
         return article_id
 
-    def _merge(self, row: dict, article: Article, seen_at: str) -> tuple[int, Outcome]:
+    def _merge(self, row: dict, observed: Observed, seen_at: str) -> tuple[int, Outcome]:
+        article = observed.article
         authoritative = article.source is Source.SINGLE or row["record_source"] == Source.ARCHIVE
         updates: dict = {"last_seen": seen_at}
         for name in METADATA_FIELDS:
@@ -106,8 +136,15 @@ class Store:
             updates.update(_content_columns(content))
             self._delete_parts(row["id"])
             self._write_parts(row["id"], content)
-        if authoritative and row["record_source"] != article.source.value:
+        upgraded = authoritative and row["record_source"] != article.source.value
+        if upgraded:
             updates["record_source"] = article.source.value
+        # The row points at the capture its current content came from: a re-crawl of
+        # unchanged content keeps pointing at the first one.
+        if observed.capture_id is not None and (
+            content_changed or upgraded or row["capture_id"] is None
+        ):
+            updates["capture_id"] = observed.capture_id
         if content_changed or set(updates) - {"last_seen", "record_source"}:
             updates["extractor_version"] = EXTRACTOR_VERSION
         self.db["articles"].update(row["id"], updates)

@@ -9,8 +9,11 @@ from pathlib import Path
 import click
 import sqlite_utils
 
-from archive.errors import StoreError
+from archive.errors import ArchiveError, StoreError
+from archive.pack import pack as pack_wacz
+from archive.reextract import reextract as reextract_warcs
 from archive.store import Store
+from archive.warc.files import default_warc_dir, repair_open_files
 from crawler.run import CrawlOptions, CrawlResult, ExitCode, run_crawl
 
 DEMO_TAGS = ("ai-scaling", "scaling-laws")
@@ -79,6 +82,18 @@ def _check_db(db: str) -> None:
     show_default=True,
 )
 @click.option(
+    "--warc-dir",
+    type=click.Path(file_okay=False),
+    help="Where WARC files go (default: DB-NAME-warc/ beside the database).",
+)
+@click.option(
+    "--warc-max-size",
+    type=click.IntRange(min=1_000_000),
+    default=1_000_000_000,
+    show_default=True,
+    help="Start a new WARC file past this many bytes (between exchanges only).",
+)
+@click.option(
     "--set",
     "set_",
     multiple=True,
@@ -99,6 +114,8 @@ def crawl(
     no_articles: bool,
     contact: str | None,
     log_level: str,
+    warc_dir: str | None,
+    warc_max_size: int,
     set_: tuple[str, ...],
     stats_json: str | None,
 ) -> None:
@@ -109,7 +126,9 @@ def crawl(
     """  # fmt: skip
     if not tags and not all_tags:
         raise click.UsageError("name at least one --tag, or give --all-tags")
-    extra = {}
+    extra: dict[str, object] = {"TAG_ARCHIVER_WARC_MAX_SIZE": warc_max_size}
+    if warc_dir:
+        extra["TAG_ARCHIVER_WARC_DIR"] = warc_dir
     for assignment in set_:
         name, sep, value = assignment.partition("=")
         if not sep or not name.strip():
@@ -182,3 +201,69 @@ def demo(db: str, port: int) -> None:
         "ON s.id = i.section_id WHERE s.heading = 'Key Takeaways'\" --table\n"
         f"  datasette {path}"
     )
+
+
+@main.command("warc-repair")
+@click.argument("warc_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def warc_repair(warc_dir: Path) -> None:
+    """Close WARC files a crash left open (NAME.warc.gz.open).
+
+    Each is cut back to its last complete record and renamed to NAME.warc.gz. Every crawl
+    does this by itself before it starts.
+    """
+    repaired = repair_open_files(warc_dir)
+    for name, kept, cut in repaired:
+        click.echo(f"{name}: kept {kept} bytes, cut {cut}")
+    click.echo(f"{len(repaired)} file(s) repaired in {warc_dir}")
+
+
+@main.command()
+@click.option(
+    "--db",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The database to (re)build.",
+)
+@click.argument(
+    "warcs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def reextract(db: Path, warcs: tuple[Path, ...]) -> None:
+    """Rebuild a database from WARC files alone, with the current extractor."""
+    try:
+        counts = reextract_warcs(warcs, db)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    pages = counts["pages/tag_archive"] + counts["pages/single"]
+    unreadable = sum(v for k, v in counts.items() if k.startswith("unreadable/"))
+    click.echo(
+        f"{counts['responses']} responses read, {pages} pages extracted "
+        f"({counts['articles']} article records), {unreadable} unreadable -> {db}"
+    )
+
+
+@main.command()
+@click.option(
+    "--db",
+    default="tag-archiver.db",
+    show_default=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--warc-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Default: DB-NAME-warc/ beside the database.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The .wacz file to write.",
+)
+@click.option("--title", help="Title shown by ReplayWeb.page.")
+def pack(db: Path, warc_dir: Path | None, out: Path, title: str | None) -> None:
+    """Package the crawl's WARCs as a WACZ, with a CDXJ index and a page list."""
+    try:
+        listed = pack_wacz(db, warc_dir or default_warc_dir(db), out, title)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {out} ({listed} pages listed)")

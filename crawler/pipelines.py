@@ -10,7 +10,7 @@ from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from twisted.internet.defer import ensureDeferred
 
 from archive.errors import StoreError
-from archive.records import Article
+from archive.records import Observed
 from archive.store import Outcome, Store
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class StorePipeline:
             raise NotConfigured("TAG_ARCHIVER_DB is not set")
         self.batch_size = max(1, settings.getint("TAG_ARCHIVER_BATCH_SIZE"))
         self.store: Store | None = None
-        self.pending: list[Article] = []
+        self.pending: list[Observed] = []
         self.outcomes: dict[str, Outcome] = {}
         # One timestamp per crawl: every row this run touches says the same last_seen.
         self.seen_at = utc_now()
@@ -52,11 +52,11 @@ class StorePipeline:
             raise CloseSpider(f"store: {exc}") from exc
 
     def process_item(self, item: object) -> object:
-        if not isinstance(item, Article):
+        if not isinstance(item, Observed):
             return item
-        if not item.title and item.content is None:
+        if not item.article.title and item.article.content is None:
             self.crawler.stats.inc_value("tag_archiver/articles/dropped")
-            raise DropItem(f"article {item.url} has neither a title nor content")
+            raise DropItem(f"article {item.article.url} has neither a title nor content")
         self.pending.append(item)
         if len(self.pending) >= self.batch_size:
             self.flush()

@@ -19,6 +19,12 @@ TAG_ARCHIVER_CONTACT = "https://github.com/tag-archiver/tag-archiver"
 TAG_ARCHIVER_BATCH_SIZE = 50
 # Seconds between progress lines in the log.
 TAG_ARCHIVER_PROGRESS_INTERVAL = 10.0
+# WARC output. Empty directory: DB-NAME-warc/ beside the database.
+TAG_ARCHIVER_WARC_DIR = ""
+TAG_ARCHIVER_WARC_PREFIX = "tag-archiver"
+TAG_ARCHIVER_WARC_MAX_SIZE = 1_000_000_000  # the customary 1 GB per file
+# fsync after every record: survives power loss, not only crashes; slower on spinning disks.
+TAG_ARCHIVER_WARC_FSYNC = False
 
 # --- politeness for a live site ------------------------------------------------------------
 ROBOTSTXT_OBEY = True  # default False
@@ -43,6 +49,10 @@ HTTPERROR_ALLOWED_CODES = [404, 410]  # default []
 DOWNLOADER_MIDDLEWARES = {
     # Right after Scrapy's RobotsTxtMiddleware (100), which fails open; see its docstring.
     "crawler.middlewares.RobotsFailClosed": 101,
+    # Closest to the network, so it archives bytes before decompression, redirects and retries
+    # change them (HttpCompression 590, Redirect 600, Retry 550); below HttpCache (900)
+    # it would also see cache hits, which it skips.
+    "crawler.capture.WarcCaptureMiddleware": 950,
 }
 ITEM_PIPELINES = {
     # Last: storing is what the other pipelines (if any) prepare items for.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import lxml.html
@@ -10,6 +11,7 @@ from w3lib.encoding import html_to_unicode
 
 from archive.errors import ExtractionError
 
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # Bytes that never occur in text: a body with them in its first KiB is not HTML.
 _BINARY_MARKERS = frozenset(range(0, 9)) | frozenset(range(14, 32)) - {27}
 
@@ -33,6 +35,8 @@ def parse_html(headers: Mapping[str, str] | None, body: bytes) -> lxml.html.Html
     if sum(byte in _BINARY_MARKERS for byte in head) > len(head) // 10:
         raise ExtractionError("binary", "the response body is binary, not HTML")
     _encoding, text = html_to_unicode(header(headers, "content-type"), body)
+    # XHTML themes open with <?xml ... encoding="..."?>, which lxml refuses in decoded text.
+    text = _XML_DECLARATION.sub("", text, count=1)
     # huge_tree stays off: lxml then refuses absurdly deep trees instead of recursing into
     # them; a 300-deep page still parses, its deepest nodes dropped.
     parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True)

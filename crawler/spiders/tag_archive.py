@@ -23,7 +23,8 @@ from twisted.python.failure import Failure
 
 from archive.errors import ExtractionError
 from archive.extract import extract_page, sitemap_locations, tag_sitemaps, tag_slug_from_url
-from archive.records import Page, PageKind
+from archive.records import Observed, Page, PageKind
+from crawler.capture import CAPTURE_ID
 
 logger = logging.getLogger(__name__)
 
@@ -206,7 +207,7 @@ class TagArchiveSpider(scrapy.Spider):
                 stats.inc_value("tag_archiver/articles/listed_again")
             self.listed.add(article.url)
             stats.inc_value("tag_archiver/articles/listed")
-            yield article
+            yield Observed(article, response.meta.get(CAPTURE_ID))
             if self.fetch_articles and self.on_site(article.url):
                 yield scrapy.Request(article.url, callback=self.parse_article, errback=self.failed)
         yield from self.more_pages(page, tag, page_number)
@@ -243,7 +244,8 @@ class TagArchiveSpider(scrapy.Spider):
         self.crawler.stats.inc_value("tag_archiver/pages/single")
         for skipped in page.skipped:
             self.crawler.stats.inc_value(f"tag_archiver/articles/skipped/{skipped.reason}")
-        yield from page.articles
+        for article in page.articles:
+            yield Observed(article, response.meta.get(CAPTURE_ID))
 
     def closed(self, reason: str) -> None:
         """Leave the run's verdict in the stats, where the CLI and the log find it."""

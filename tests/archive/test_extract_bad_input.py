@@ -129,3 +129,9 @@ def test_any_title_text_survives(title):
     expected = " ".join(title.split())
     if expected and "\x00" not in title:
         assert result.articles[0].title == expected
+
+
+def test_xhtml_with_an_xml_declaration():
+    body = b'<?xml version="1.0" encoding="UTF-8"?>\n' + page(title="X\xc3\xa9")
+    (article,) = extract_page(URL, {"Content-Type": "application/xhtml+xml"}, body).articles
+    assert article.title == "Xé"

@@ -11,7 +11,7 @@ import sqlite_utils
 
 from archive.errors import StoreError
 from archive.extract import extract_page
-from archive.records import Article, Content, Section, SectionItem, Source, Term
+from archive.records import Article, Content, Observed, Section, SectionItem, Source, Term
 from archive.store import Outcome, Store
 from crawler.snapshot import SNAPSHOT_ORIGIN
 from tests.archive.test_extract_golden import html_pages
@@ -67,8 +67,8 @@ def test_schema_matches_golden(tmp_path, golden):
 
 def test_one_article_under_two_tags_is_one_row(tmp_path):
     store = Store(tmp_path / "a.db")
-    store.save([article(tags=(Term("news"),))], T1)
-    store.save([article(tags=(Term("views", "Views", None),))], T1)
+    store.save([Observed(article(tags=(Term("news"),)))], T1)
+    store.save([Observed(article(tags=(Term("views", "Views", None),)))], T1)
     db = store.db
     assert db["articles"].count == 1
     assert {r["slug"] for r in db.query("SELECT slug FROM tags")} == {"news", "views"}
@@ -79,9 +79,9 @@ def test_storing_again_changes_only_last_seen(tmp_path):
     pages = [extract_page(SNAPSHOT_ORIGIN + path, h, b) for path, h, b in html_pages("classic")]
     store = Store(tmp_path / "a.db")
     for page in pages:
-        store.save(page.articles, T1)
+        store.save([Observed(a) for a in page.articles], T1)
     before = dump(tmp_path / "a.db")
-    results = [saved for page in pages for saved in store.save(page.articles, T2)]
+    results = [saved for page in pages for saved in store.save([Observed(a) for a in page.articles], T2)]
     assert {r.outcome for r in results} == {Outcome.UNCHANGED}
     assert dump(tmp_path / "a.db") == before
     assert {r["last_seen"] for r in store.db.query("SELECT last_seen FROM articles")} == {T2}
@@ -91,9 +91,9 @@ def test_order_of_observations_does_not_matter(tmp_path):
     pages = [extract_page(SNAPSHOT_ORIGIN + path, h, b) for path, h, b in html_pages("classic")]
     forwards, backwards = Store(tmp_path / "f.db"), Store(tmp_path / "b.db")
     for page in pages:
-        forwards.save(page.articles, T1)
+        forwards.save([Observed(a) for a in page.articles], T1)
     for page in reversed(pages):
-        backwards.save(page.articles, T1)
+        backwards.save([Observed(a) for a in page.articles], T1)
     ignore = ("last_seen", "id", "article_id", "section_id", "tag_id", "category_id")
 
     def by_url(path):
@@ -110,8 +110,8 @@ def test_order_of_observations_does_not_matter(tmp_path):
 
 def test_single_page_wins_over_archive_block(tmp_path):
     store = Store(tmp_path / "a.db")
-    store.save([article(source=Source.SINGLE, text="Full text.", author="Ada")], T1)
-    (saved,) = store.save([article(source=Source.ARCHIVE, text="Teaser", author=None)], T1)
+    store.save([Observed(article(source=Source.SINGLE, text="Full text.", author="Ada"))], T1)
+    (saved,) = store.save([Observed(article(source=Source.ARCHIVE, text="Teaser", author=None))], T1)
     assert saved.outcome is Outcome.UNCHANGED
     row = next(store.db["articles"].rows)
     assert (row["content_text"], row["author"], row["record_source"]) == (
@@ -123,8 +123,8 @@ def test_single_page_wins_over_archive_block(tmp_path):
 
 def test_an_edit_replaces_sections(tmp_path):
     store = Store(tmp_path / "a.db")
-    store.save([article(text="Old words.")], T1)
-    (saved,) = store.save([article(text="New words.")], T2)
+    store.save([Observed(article(text="Old words."))], T1)
+    (saved,) = store.save([Observed(article(text="New words."))], T2)
     assert saved.outcome is Outcome.CHANGED
     assert [r["text"] for r in store.db.query("SELECT text FROM sections")] == ["New words."]
     assert store.db["section_items"].count == 1
@@ -132,7 +132,7 @@ def test_an_edit_replaces_sections(tmp_path):
 
 def test_a_failed_batch_leaves_nothing_behind(tmp_path):
     store = Store(tmp_path / "a.db")
-    store.save([article(url="http://b.test/kept/")], T1)
+    store.save([Observed(article(url="http://b.test/kept/"))], T1)
     before = dump(tmp_path / "a.db", ignore=())
     store.db.execute(
         "CREATE TRIGGER boom BEFORE INSERT ON section_items WHEN NEW.text = 'explode' "
@@ -146,7 +146,7 @@ def test_a_failed_batch_leaves_nothing_behind(tmp_path):
         ),
     )
     with pytest.raises(StoreError, match="disk trouble"):
-        store.save([good, bad], T2)
+        store.save([Observed(good), Observed(bad)], T2)
     store.db.execute("DROP TRIGGER boom")
     assert dump(tmp_path / "a.db", ignore=()) == before
 
@@ -154,7 +154,7 @@ def test_a_failed_batch_leaves_nothing_behind(tmp_path):
 def test_hostile_values_are_stored_verbatim(tmp_path):
     store = Store(tmp_path / "a.db")
     nasty = "'); DROP TABLE articles; -- ] \" <script>alert(1)</script>"
-    store.save([article(title=nasty, tags=(Term(nasty, nasty, None),))], T1)
+    store.save([Observed(article(title=nasty, tags=(Term(nasty, nasty, None),)))], T1)
     assert next(store.db["articles"].rows)["title"] == nasty
     assert next(store.db["tags"].rows)["slug"] == nasty
 

@@ -1,3 +1,19 @@
+CREATE TABLE "captures" (
+   "id" INTEGER PRIMARY KEY,
+   "url" TEXT NOT NULL,
+   "status" INTEGER NOT NULL,
+   "fetched_at" TEXT NOT NULL,
+   "content_type" TEXT,
+   "warc_file" TEXT NOT NULL,
+   "warc_offset" INTEGER NOT NULL,
+   "warc_length" INTEGER NOT NULL,
+   "warc_record_id" TEXT NOT NULL,
+   "payload_digest" TEXT
+);
+CREATE UNIQUE INDEX "idx_captures_warc_record_id"
+    ON "captures" ("warc_record_id");
+CREATE INDEX "idx_captures_url"
+    ON "captures" ("url");
 CREATE TABLE "articles" (
    "id" INTEGER PRIMARY KEY,
    "url" TEXT NOT NULL,
@@ -10,6 +26,7 @@ CREATE TABLE "articles" (
    "word_count" INTEGER,
    "content_sha256" TEXT,
    "record_source" TEXT NOT NULL,
+   "capture_id" INTEGER REFERENCES "captures"("id"),
    "extractor_version" TEXT NOT NULL,
    "first_seen" TEXT NOT NULL,
    "last_seen" TEXT NOT NULL
