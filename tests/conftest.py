@@ -29,13 +29,14 @@ def golden(request: pytest.FixtureRequest):
     """golden(path, text): compare text with the file, or write it with --update-golden."""
     update = request.config.getoption("--update-golden")
 
-    def check(path: Path, text: str) -> None:
+    def check(path: Path, output: str | bytes) -> None:
+        data = output if isinstance(output, bytes) else output.encode("utf-8")
         if update or not path.exists():
             if not update:
                 pytest.fail(f"golden file {path} is missing: run pytest --update-golden")
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        assert text == path.read_text(encoding="utf-8"), f"output differs from {path}"
+            path.write_bytes(data)
+        assert data == path.read_bytes(), f"output differs from {path}"
 
     return check
 

@@ -23,6 +23,18 @@ SECRET_REQUEST_HEADERS = {"authorization", "proxy-authorization"}
 DECODED_BY_CLIENT = {"transfer-encoding"}
 
 
+class WireHeaders(StatusAndHeaders):
+    """HTTP headers written back as the bytes they arrived as.
+
+    warcio percent-encodes non-ASCII header values (RFC 8187 style), which changes what the
+    server sent; headers were decoded as latin-1, so encoding them the same way restores the
+    original bytes exactly. Digests follow, as warcio computes them from this same buffer.
+    """
+
+    def compute_headers_buffer(self, header_filter=None) -> None:
+        self.headers_buff = self.to_str(header_filter).encode("latin-1", "replace") + b"\r\n"
+
+
 @dataclass(frozen=True)
 class Exchange:
     url: str
@@ -87,7 +99,7 @@ def build_pair(
         payload=BytesIO(exchange.body),
         length=len(exchange.body),
         warc_headers_dict=response_fields,
-        http_headers=StatusAndHeaders(status_line(exchange.status), response_headers, protocol=http_protocol),
+        http_headers=WireHeaders(status_line(exchange.status), response_headers, protocol=http_protocol),
     )
 
     host = urlsplit(exchange.url).netloc
@@ -106,7 +118,7 @@ def build_pair(
         payload=BytesIO(b""),
         length=0,
         warc_headers_dict=request_fields,
-        http_headers=StatusAndHeaders(
+        http_headers=WireHeaders(
             f"{exchange.method} {request_target(exchange.url)} {http_protocol}",
             [("Host", host), *request_headers],
             is_http_request=True,

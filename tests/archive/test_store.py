@@ -44,10 +44,12 @@ def article(url="http://b.test/a/", source=Source.ARCHIVE, text="Words.", **chan
     return replace(base, **changes)
 
 
-def dump(path: Path, ignore=("last_seen",)) -> dict:
+def dump(path: Path, ignore=("last_seen",), skip_tables=()) -> dict:
     db = sqlite_utils.Database(path)
     tables = {}
     for table in db.table_names():
+        if table in skip_tables:
+            continue
         rows = [
             {k: v for k, v in row.items() if k not in ignore}
             for row in db.query(f"SELECT * FROM [{table}] ORDER BY rowid")
