@@ -38,7 +38,9 @@ def pages(db_path: Path) -> list[dict]:
             "SELECT a.url, a.title, c.fetched_at FROM articles a "
             "JOIN captures c ON c.url = a.url AND c.status = 200 ORDER BY c.id"
         ):
-            entries.setdefault(row["url"], {"url": row["url"], "ts": row["fetched_at"], "title": row["title"]})
+            entries.setdefault(
+                row["url"], {"url": row["url"], "ts": row["fetched_at"], "title": row["title"]}
+            )
         return list(entries.values())
     finally:
         db.close()

@@ -69,15 +69,23 @@ def _one(store: Store, path: Path, iterator: ArchiveIterator, record, counts: Co
         payload_digest=record.rec_headers.get_header("WARC-Payload-Digest"),
     )
     existing = list(store.db["captures"].rows_where("warc_record_id = ?", [record_id], limit=1))
-    capture_id = existing[0]["id"] if existing else store.add_capture(
-        location,
-        url=url,
-        status=status,
-        fetched_at=iso_seconds(when),
-        content_type=record.http_headers.get_header("Content-Type"),
+    capture_id = (
+        existing[0]["id"]
+        if existing
+        else store.add_capture(
+            location,
+            url=url,
+            status=status,
+            fetched_at=iso_seconds(when),
+            content_type=record.http_headers.get_header("Content-Type"),
+        )
     )
     content_type = (record.http_headers.get_header("Content-Type") or "").lower()
-    if status != 200 or record.rec_headers.get_header("WARC-Truncated") or "html" not in content_type:
+    if (
+        status != 200
+        or record.rec_headers.get_header("WARC-Truncated")
+        or "html" not in content_type
+    ):
         return  # the live crawl extracts complete HTML pages only; so does this
     try:
         page = extract_page(url, headers, body)

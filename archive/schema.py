@@ -35,7 +35,15 @@ def create_schema(db: sqlite_utils.Database) -> None:
             "payload_digest": str,
         },
         pk="id",
-        not_null={"url", "status", "fetched_at", "warc_file", "warc_offset", "warc_length", "warc_record_id"},
+        not_null={
+            "url",
+            "status",
+            "fetched_at",
+            "warc_file",
+            "warc_offset",
+            "warc_length",
+            "warc_record_id",
+        },
     )
     db["captures"].create_index(["warc_record_id"], unique=True)
     db["captures"].create_index(["url"])

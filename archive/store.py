@@ -25,8 +25,8 @@ import sqlite_utils
 from archive.errors import StoreError
 from archive.extract import EXTRACTOR_VERSION
 from archive.records import Content, Observed, Source, Term
-from archive.warc.files import RecordLocation
 from archive.schema import TERM_TABLES, ensure_schema
+from archive.warc.files import RecordLocation
 
 METADATA_FIELDS = ("wp_post_id", "title", "published", "author")
 
@@ -60,26 +60,36 @@ class Store:
         self.db.close()
 
     def add_capture(
-        self, location: RecordLocation, *, url: str, status: int, fetched_at: str, content_type: str | None
+        self,
+        location: RecordLocation,
+        *,
+        url: str,
+        status: int,
+        fetched_at: str,
+        content_type: str | None,
     ) -> int:
         """Record a WARC response record that is already written and flushed; commit now."""
         try:
             with self.db.atomic():
-                return self.db["captures"].insert(
-                    {
-                        "url": url,
-                        "status": status,
-                        "fetched_at": fetched_at,
-                        "content_type": content_type,
-                        "warc_file": location.warc_file,
-                        "warc_offset": location.offset,
-                        "warc_length": location.length,
-                        "warc_record_id": location.record_id,
-                        "payload_digest": location.payload_digest,
-                    }
-                ).last_pk
+                return (
+                    self.db["captures"]
+                    .insert(
+                        {
+                            "url": url,
+                            "status": status,
+                            "fetched_at": fetched_at,
+                            "content_type": content_type,
+                            "warc_file": location.warc_file,
+                            "warc_offset": location.offset,
+                            "warc_length": location.length,
+                            "warc_record_id": location.record_id,
+                            "payload_digest": location.payload_digest,
+                        }
+                    )
+                    .last_pk
+                )
         except sqlite3.Error as exc:
-            raise StoreError(f"writing to the database failed: {exc}") from exc
+            raise StoreError(f"writing to the database failed: {_explain(exc)}") from exc
 
     def save(self, batch: Iterable[Observed], seen_at: str) -> list[Saved]:
         """Write a batch in one transaction: all of it is committed, or none of it."""
@@ -87,7 +97,7 @@ class Store:
             with self.db.atomic():
                 return [self._save_one(observed, seen_at) for observed in batch]
         except sqlite3.Error as exc:
-            raise StoreError(f"writing to the database failed: {exc}") from exc
+            raise StoreError(f"writing to the database failed: {_explain(exc)}") from exc
 
     def _save_one(self, observed: Observed, seen_at: str) -> Saved:
         article = observed.article
@@ -228,3 +238,11 @@ def _content_columns(content: Content | None) -> dict:
         "word_count": content.word_count,
         "content_sha256": content.sha256,
     }
+
+
+def _explain(exc: sqlite3.Error) -> str:
+    """SQLite reports a full disk or a file-size limit as a bare I/O error: say so."""
+    text = str(exc)
+    if "disk I/O error" in text or "disk is full" in text:
+        return f"{text} (is the disk full, or a file size limit reached?)"
+    return text

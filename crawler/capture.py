@@ -21,13 +21,13 @@ from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
-from twisted.internet.defer import ensureDeferred
 
 from archive import __version__
 from archive.errors import StoreError
+from archive.store import Store
 from archive.warc.exchange import Exchange
 from archive.warc.files import WarcFileWriter, WarcWriteError, default_warc_dir, repair_open_files
-from archive.store import Store
+from crawler.stop import stop_crawl
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ STARTED = "tag_archiver_started"  # request.meta: when the request left, WARC-Da
 CAPTURE_ID = "capture_id"  # request.meta: captures.id of the response, for the items
 
 
-def _header_pairs(headers) -> tuple[tuple[str, str], ...]:
+def header_pairs(headers) -> tuple[tuple[str, str], ...]:
     """Every value of every header (Set-Cookie twice stays twice), decoded as latin-1."""
     return tuple(
         (name.decode("latin-1"), value.decode("latin-1"))
@@ -104,9 +104,9 @@ class WarcCaptureMiddleware:
         exchange = Exchange(
             url=response.url,
             method=request.method,
-            request_headers=_header_pairs(request.headers),
+            request_headers=header_pairs(request.headers),
             status=response.status,
-            response_headers=_header_pairs(response.headers),
+            response_headers=header_pairs(response.headers),
             body=response.body,
             started=request.meta.get(STARTED) or datetime.now(UTC),
             protocol=response.protocol or "HTTP/1.1",
@@ -137,6 +137,4 @@ class WarcCaptureMiddleware:
         self.failed = True
         self.crawler.stats.set_value("tag_archiver/failure", f"archiving failed: {exc}")
         logger.error("archiving failed, stopping the crawl: %s", exc)
-        if self.crawler.engine is not None and self.crawler.engine.spider is not None:
-            ensureDeferred(self.crawler.engine.close_spider_async(reason="warc_error"))
-
+        self.closing = stop_crawl(self.crawler, "warc_error")

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
-from twisted.internet.defer import ensureDeferred
 
 from archive.errors import StoreError
 from archive.records import Observed
 from archive.store import Outcome, Store
+from crawler.stop import stop_crawl
 
 logger = logging.getLogger(__name__)
 
@@ -72,8 +72,7 @@ class StorePipeline:
             # Nothing of the batch was committed. The run cannot archive any more: stop it.
             self.crawler.stats.set_value("tag_archiver/failure", str(exc))
             logger.error("%s; %d articles in the failed batch were not stored", exc, len(batch))
-            if self.crawler.engine is not None:
-                ensureDeferred(self.crawler.engine.close_spider_async(reason="store_error"))
+            self.closing = stop_crawl(self.crawler, "store_error")
             raise DropItem(str(exc)) from exc
         for result in saved:
             previous = self.outcomes.get(result.url)

@@ -77,7 +77,11 @@ def build_pair(
 ):
     """(response record, request record), linked as warcio's write_request_response_pair does."""
     date = warc_date(exchange.started)
-    http_protocol = "HTTP/1.1" if exchange.protocol.upper() in ("H2", "HTTP/2", "HTTP/2.0") else exchange.protocol
+    http_protocol = (
+        "HTTP/1.1"
+        if exchange.protocol.upper() in ("H2", "HTTP/2", "HTTP/2.0")
+        else exchange.protocol
+    )
     common = {"WARC-Date": date}
     response_fields = dict(common)
     if response_id:
@@ -99,7 +103,9 @@ def build_pair(
         payload=BytesIO(exchange.body),
         length=len(exchange.body),
         warc_headers_dict=response_fields,
-        http_headers=WireHeaders(status_line(exchange.status), response_headers, protocol=http_protocol),
+        http_headers=WireHeaders(
+            status_line(exchange.status), response_headers, protocol=http_protocol
+        ),
     )
 
     host = urlsplit(exchange.url).netloc

@@ -24,7 +24,7 @@ from twisted.python.failure import Failure
 from archive.errors import ExtractionError
 from archive.extract import extract_page, sitemap_locations, tag_sitemaps, tag_slug_from_url
 from archive.records import Observed, Page, PageKind
-from crawler.capture import CAPTURE_ID
+from crawler.capture import CAPTURE_ID, header_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -288,7 +288,9 @@ class TagArchiveSpider(scrapy.Spider):
 
     def extract(self, response: Response) -> Page | None:
         try:
-            return extract_page(response.url, response.headers.to_unicode_dict(), response.body)
+            # latin-1, not Scrapy's to_unicode_dict(): a non-UTF-8 header byte must not crash
+            headers = dict(header_pairs(response.headers))
+            return extract_page(response.url, headers, response.body)
         except ExtractionError as exc:
             self.crawler.stats.inc_value(f"tag_archiver/extraction/{exc.reason}")
             self.crawler.stats.inc_value("tag_archiver/errors")

@@ -83,7 +83,9 @@ def test_storing_again_changes_only_last_seen(tmp_path):
     for page in pages:
         store.save([Observed(a) for a in page.articles], T1)
     before = dump(tmp_path / "a.db")
-    results = [saved for page in pages for saved in store.save([Observed(a) for a in page.articles], T2)]
+    results = [
+        saved for page in pages for saved in store.save([Observed(a) for a in page.articles], T2)
+    ]
     assert {r.outcome for r in results} == {Outcome.UNCHANGED}
     assert dump(tmp_path / "a.db") == before
     assert {r["last_seen"] for r in store.db.query("SELECT last_seen FROM articles")} == {T2}
@@ -113,7 +115,9 @@ def test_order_of_observations_does_not_matter(tmp_path):
 def test_single_page_wins_over_archive_block(tmp_path):
     store = Store(tmp_path / "a.db")
     store.save([Observed(article(source=Source.SINGLE, text="Full text.", author="Ada"))], T1)
-    (saved,) = store.save([Observed(article(source=Source.ARCHIVE, text="Teaser", author=None))], T1)
+    (saved,) = store.save(
+        [Observed(article(source=Source.ARCHIVE, text="Teaser", author=None))], T1
+    )
     assert saved.outcome is Outcome.UNCHANGED
     row = next(store.db["articles"].rows)
     assert (row["content_text"], row["author"], row["record_source"]) == (

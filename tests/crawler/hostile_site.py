@@ -78,7 +78,8 @@ ARTICLES = {
     f"/2024/01/0{a[0] % 9 + 1}/{a[1]}/": single(*a)
     for a in [NEWS_A, NEWS_B, (3, "gamma", "Gamma", "Gamma text.", ("news",)),
               (4, "delta", "Delta", "Delta.", ("paged",)), (5, "eps", "Epsilon", "Eps.", ("paged",)),
-              (6, "cafe", "Caf\u00e9 \u201cquotes\u201d", "Cr\u00e8me.", ("latin",))]
+              (6, "cafe", "Caf\u00e9 \u201cquotes\u201d", "Cr\u00e8me.", ("latin",)),
+              (7, "zeta", "Zeta", "Zeta text.", ("chunked",))]
 }  # fmt: skip
 
 
@@ -92,6 +93,20 @@ class _Handler(BaseHTTPRequestHandler):
             body, status, ctype = page.encode("cp1252"), 200, "text/html"
         elif path in ARTICLES:
             body, status, ctype = ARTICLES[path].encode(), 200, "text/html; charset=UTF-8"
+        elif path == "/tag/chunked/":
+            # Chunked transfer and a raw latin-1 header byte: the WARC must keep the header
+            # byte and must not claim chunking for the de-chunked body it stores.
+            body = archive("chunked", post(7, "zeta", "Zeta", "Zeta text.", ("chunked",))).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=UTF-8")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("X-Odd", "caf\xe9")
+            self.end_headers()
+            for start in range(0, len(body), 100):
+                piece = body[start : start + 100]
+                self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+            return
         elif path.startswith("/tag/away/"):
             # WordPress canonical redirects can point anywhere; this one leaves the site.
             self.send_response(301)

@@ -47,7 +47,9 @@ def test_second_run_changes_nothing_but_last_seen(theme_site, tmp_path):
     assert again.returncode == 0, again.stderr
     assert "0 new, 0 changed" in again.stdout
     assert dump(db, skip_tables=("captures",)) == before
-    assert sqlite3.connect(db).execute("SELECT count(*) FROM captures").fetchone()[0] == 2 * captures
+    assert (
+        sqlite3.connect(db).execute("SELECT count(*) FROM captures").fetchone()[0] == 2 * captures
+    )
 
 
 def test_pages_are_scheduled_from_the_last_page_number(theme_site, tmp_path):

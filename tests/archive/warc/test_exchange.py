@@ -63,7 +63,10 @@ def test_what_the_golden_pins():
     assert "Content-Encoding: gzip" in response and BODY.decode("latin-1") in response
     assert "WARC-IP-Address: 127.0.0.1" in response
     assert "X-Odd: caf\xe9\r\n" in response  # the byte the server sent, not %-encoded
-    assert "WARC-Date: 2026-01-02T03:04:05.678901Z" in response and "WARC-Date: 2026-01-02T03:04:05.678901Z" in request
+    assert (
+        "WARC-Date: 2026-01-02T03:04:05.678901Z" in response
+        and "WARC-Date: 2026-01-02T03:04:05.678901Z" in request
+    )
     assert f"WARC-Concurrent-To: {IDS['response_id']}" in request
     assert "GET /tag/x/page/2/?utm=1&b=%20 HTTP/1.1\r\nHost: blog.test\r\n" in request
     assert "Authorization" not in request and "c2VjcmV0" not in request

@@ -15,7 +15,6 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.warc.files import (
     WarcFileWriter,
-    WarcWriteError,
     complete_length,
     default_warc_dir,
     repair_open_files,
@@ -55,7 +54,13 @@ def test_names_open_suffix_and_warcinfo_first(tmp_path):
     writer.close()
     (final,) = tmp_path.iterdir()
     assert NAME.match(final.name)
-    assert [t for t, _ in records_in(final)] == ["warcinfo", "response", "request", "response", "request"]
+    assert [t for t, _ in records_in(final)] == [
+        "warcinfo",
+        "response",
+        "request",
+        "response",
+        "request",
+    ]
     read_every_member(final)
 
 
@@ -126,8 +131,18 @@ def test_a_full_disk_is_a_clear_error_and_leaves_whole_records(tmp_path):
         "    print('ERROR', e); sys.exit(3)\n"
     )
     result = subprocess.run(
-        ["bash", "-c", f'ulimit -f 200; exec "{sys.executable}" -c "$0" "$1"', script, str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        [
+            "bash",
+            "-c",
+            f'ulimit -f 200; exec "{sys.executable}" -c "$0" "$1"',
+            script,
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 3, result.stderr
     assert "File too large" in result.stdout
