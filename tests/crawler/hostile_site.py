@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,6 +84,9 @@ ARTICLES = {
 }  # fmt: skip
 
 
+GZIP_BOMB = gzip.compress(bytes(40 * 1024 * 1024), compresslevel=9, mtime=0)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -93,6 +97,32 @@ class _Handler(BaseHTTPRequestHandler):
             body, status, ctype = page.encode("cp1252"), 200, "text/html"
         elif path in ARTICLES:
             body, status, ctype = ARTICLES[path].encode(), 200, "text/html; charset=UTF-8"
+        elif path == "/tag/cut/":
+            # Promises 20 000 bytes, sends 5 000, hangs up: a body cut off mid-transfer.
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "20000")
+            self.end_headers()
+            self.wfile.write(archive("cut", post(8, "eta", "Eta", "x" * 6000, ("cut",))).encode()[:5000])
+            self.close_connection = True
+            return
+        elif path == "/tag/huge/":
+            # Declares more than DOWNLOAD_MAXSIZE: never downloaded at all.
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(64 * 1024 * 1024))
+            self.end_headers()
+            self.close_connection = True
+            return
+        elif path == "/tag/bomb/":
+            # 40 MB of zeros in a 40 KB gzip body: small on the wire, huge when decoded.
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(GZIP_BOMB)))
+            self.end_headers()
+            self.wfile.write(GZIP_BOMB)
+            return
         elif path == "/tag/chunked/":
             # Chunked transfer and a raw latin-1 header byte: the WARC must keep the header
             # byte and must not claim chunking for the de-chunked body it stores.

@@ -318,3 +318,24 @@ def test_a_full_disk_stops_the_crawl_with_an_error(tmp_path):
     for path in sorted(warc_dir.glob("*.warc.gz")):
         check_warc_file(path)
     assert os.path.getsize(db) > 0
+
+
+def test_cut_oversized_and_bomb_bodies_are_errors_never_articles(tmp_path):
+    db = tmp_path / "a.db"
+    with hostile_site() as origin:
+        result = run_cli(
+            "crawl", origin, "--db", str(db), "--delay", "0", "--tag", "news",
+            "--tag", "cut", "--tag", "huge", "--tag", "bomb",
+            "--set", "DOWNLOAD_MAXSIZE=8000000", "--stats-json", str(tmp_path / "s.json"),
+        )  # fmt: skip
+    assert result.returncode == 3, result.stderr  # news archived; the three others failed
+    stats = json.loads((tmp_path / "s.json").read_text())
+    assert stats["tag_archiver/errors/download"] == 3
+    conn = check_provenance(db)
+    titles = {t for (t,) in conn.execute("SELECT title FROM articles")}
+    assert titles == {"Alpha", "Beta", "Gamma"}  # news only: nothing from cut, huge or bomb
+    archived = {url.rsplit("/tag/", 1)[-1] for (url,) in conn.execute("SELECT url FROM captures")}
+    assert "cut/" not in archived and "huge/" not in archived  # no complete-looking record
+    assert "bomb/" in archived  # what the server sent, 40 KB of gzip, is evidence; decoding it is not
+    for path in warcs(db):
+        check_warc_file(path)

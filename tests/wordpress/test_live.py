@@ -76,3 +76,16 @@ def test_live_recrawl_is_idempotent(live_site, tmp_path):
     assert again.returncode == 0, again.stderr
     assert "3 articles stored (0 new, 0 changed, 3 unchanged)" in again.stdout
     assert dump(db, skip_tables=("captures",)) == before
+
+
+def test_live_reextract_rebuilds_the_same_rows(live_site, tmp_path):
+    from tests.archive_view import articles_view
+
+    db = tmp_path / "live.db"
+    assert crawl(live_site, db, "--all-tags").returncode == 0
+    warcs = sorted((tmp_path / "live-warc").glob("*.warc.gz"))
+    rebuilt = tmp_path / "rebuilt.db"
+    result = run_cli("reextract", "--db", str(rebuilt), *map(str, warcs))
+    assert result.returncode == 0, result.stderr
+    live = articles_view(db)
+    assert len(live) == 16 and live == articles_view(rebuilt)
