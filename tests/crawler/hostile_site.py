@@ -103,7 +103,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/html")
             self.send_header("Content-Length", "20000")
             self.end_headers()
-            self.wfile.write(archive("cut", post(8, "eta", "Eta", "x" * 6000, ("cut",))).encode()[:5000])
+            self.wfile.write(
+                archive("cut", post(8, "eta", "Eta", "x" * 6000, ("cut",))).encode()[:5000]
+            )
             self.close_connection = True
             return
         elif path == "/tag/huge/":

@@ -336,6 +336,8 @@ def test_cut_oversized_and_bomb_bodies_are_errors_never_articles(tmp_path):
     assert titles == {"Alpha", "Beta", "Gamma"}  # news only: nothing from cut, huge or bomb
     archived = {url.rsplit("/tag/", 1)[-1] for (url,) in conn.execute("SELECT url FROM captures")}
     assert "cut/" not in archived and "huge/" not in archived  # no complete-looking record
-    assert "bomb/" in archived  # what the server sent, 40 KB of gzip, is evidence; decoding it is not
+    assert (
+        "bomb/" in archived
+    )  # what the server sent, 40 KB of gzip, is evidence; decoding it is not
     for path in warcs(db):
         check_warc_file(path)
