@@ -341,3 +341,24 @@ def test_cut_oversized_and_bomb_bodies_are_errors_never_articles(tmp_path):
     )  # what the server sent, 40 KB of gzip, is evidence; decoding it is not
     for path in warcs(db):
         check_warc_file(path)
+
+
+def test_the_next_crawl_repairs_a_file_left_open(tmp_path):
+    from crawler.snapshot import serve_snapshot
+
+    db, warc_dir = tmp_path / "a.db", tmp_path / "a-warc"
+    with serve_snapshot() as server:
+        assert crawl(server.origin, db, "--tag", "ai-scaling").returncode == 0
+        (first,) = warc_dir.glob("*.warc.gz")
+        whole = first.read_bytes()
+        left_open = warc_dir / ("x" + first.name + ".open")  # as a killed run leaves it
+        left_open.write_bytes(whole + gzip.compress(os.urandom(3000))[:1000])
+        result = run_cli("crawl", server.origin, "--db", str(db), "--delay", "0", "--tag", "ai-scaling",
+                         "--stats-json", str(tmp_path / "s.json"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "s.json").read_text())["warc/repaired_files"] == 1
+    assert not list(warc_dir.glob("*.open"))
+    repaired = warc_dir / ("x" + first.name)
+    assert repaired.read_bytes() == whole
+    for path in warcs(db):
+        check_warc_file(path)
