@@ -1,7 +1,9 @@
 """The SQLite schema: an interface researchers write SQL against. Change it only on purpose.
 
-tests/archive/golden/schema.sql pins it; a change here is a visible diff there. Bump
-SCHEMA_VERSION (stored as PRAGMA user_version) with every change and add a migration.
+tests/archive/golden/schema.sql pins it; a change here is a visible diff there. The schema
+is built by numbered steps (MIGRATIONS); PRAGMA user_version says how many a database has.
+A database from an older tag-archiver is brought up to date when it is opened; a change to
+the schema is a new step, never an edit of an old one.
 """
 
 from __future__ import annotations
@@ -10,8 +12,6 @@ import sqlite_utils
 
 from archive.errors import StoreError
 
-SCHEMA_VERSION = 1
-
 # taxonomy -> (terms table, link table, link column)
 TERM_TABLES = {
     "tag": ("tags", "article_tags", "tag_id"),
@@ -19,7 +19,8 @@ TERM_TABLES = {
 }
 
 
-def create_schema(db: sqlite_utils.Database) -> None:
+def _v1_tables(db: sqlite_utils.Database) -> None:
+    """Articles, terms, sections and their items, captures (issues 2 and 3)."""
     # Every HTTP exchange the crawl archived: the WARC response record behind a row.
     db["captures"].create(
         {
@@ -111,12 +112,64 @@ def create_schema(db: sqlite_utils.Database) -> None:
         foreign_keys=[("article_id", "articles", "id")],
     )
     db["links"].create_index(["article_id", "position"], unique=True)
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+# A TL;DR, else a summary: what one line about an article should say.
+_SUMMARY_HEADINGS = (
+    "s.heading LIKE 'TL;D%' OR s.heading LIKE 'TLDR%' OR s.heading LIKE 'TLDW%' "
+    "OR s.heading LIKE '%Summary%'"
+)
+VIEWS = {
+    # One row per article, with what a researcher looks at first.
+    "article_summary": f"""
+SELECT a.id, a.url, a.title, a.published, substr(a.published, 1, 4) AS year, a.author,
+  (SELECT json_group_array(name) FROM (SELECT t.name FROM article_tags l
+     JOIN tags t ON t.id = l.tag_id WHERE l.article_id = a.id ORDER BY t.name)) AS tags,
+  (SELECT json_group_array(name) FROM (SELECT c.name FROM article_categories l
+     JOIN categories c ON c.id = l.category_id WHERE l.article_id = a.id
+     ORDER BY c.name)) AS categories,
+  (SELECT s.text FROM sections s WHERE s.article_id = a.id AND ({_SUMMARY_HEADINGS})
+     ORDER BY CASE WHEN s.heading LIKE 'TL%' THEN 0 ELSE 1 END, s.position LIMIT 1) AS summary,
+  (SELECT count(*) FROM section_items i JOIN sections s ON s.id = i.section_id
+     WHERE s.article_id = a.id AND s.heading LIKE '%takeaway%') AS takeaway_count,
+  a.word_count, a.capture_id
+FROM articles a""",
+    # One row per Key Takeaways bullet.
+    "takeaways": """
+SELECT i.id, a.id AS article_id, a.title AS article, a.url, a.published, s.heading,
+  i.position, i.depth, i.text
+FROM section_items i JOIN sections s ON s.id = i.section_id JOIN articles a ON a.id = s.article_id
+WHERE s.heading LIKE '%takeaway%'""",
+    # Per tag: how many articles, over which dates.
+    "tag_stats": """
+SELECT t.id, t.name, t.slug, t.url, count(l.article_id) AS articles,
+  min(a.published) AS first_published, max(a.published) AS last_published
+FROM tags t LEFT JOIN article_tags l ON l.tag_id = t.id LEFT JOIN articles a ON a.id = l.article_id
+GROUP BY t.id""",
+}
+
+
+def _v2_search(db: sqlite_utils.Database) -> None:
+    """Full-text search (FTS5, porter stemming: "scaling" finds "scale") kept in step with
+    every write by triggers, and the views for common questions (issue 5)."""
+    for table, columns in (
+        ("articles", ["title", "content_text"]),
+        ("sections", ["heading", "text"]),
+    ):
+        db[table].enable_fts(columns, fts_version="FTS5", tokenize="porter", create_triggers=True)
+        db[f"{table}_fts"].rebuild_fts()  # index rows written before this step
+    for name, sql in VIEWS.items():
+        db.create_view(name, sql.strip())
+
+
+# MIGRATIONS[n] takes a database from schema version n to n + 1.
+MIGRATIONS = (_v1_tables, _v2_search)
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Create the schema in an empty database; refuse one this version cannot write."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
+    """Create or upgrade the schema; refuse a database this version cannot write."""
+    version = schema_version(db)
     if version == SCHEMA_VERSION:
         return
     if version > SCHEMA_VERSION:
@@ -129,5 +182,11 @@ def ensure_schema(db: sqlite_utils.Database) -> None:
             "the database already holds tables but is not a tag-archiver database; "
             "give --db a new file"
         )
-    with db.atomic():
-        create_schema(db)
+    for step in range(version, SCHEMA_VERSION):
+        with db.atomic():
+            MIGRATIONS[step](db)
+            db.execute(f"PRAGMA user_version = {step + 1}")
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]

@@ -267,3 +267,70 @@ def pack(db: Path, warc_dir: Path | None, out: Path, title: str | None) -> None:
     except ArchiveError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {out} ({listed} pages listed)")
+
+
+@main.command()
+@click.option(
+    "--db",
+    default="tag-archiver.db",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--replay-url",
+    metavar="URL",
+    help="pywb collection URL (http://127.0.0.1:8080/COLL): article URLs also link to "
+    "their archived capture.",
+)
+def serve(db: Path, port: int, replay_url: str | None) -> None:
+    """Browse the database in Datasette on 127.0.0.1 (read-only; safe while a crawl writes).
+
+    Uses the metadata in archive/browse/metadata.yml: descriptions of every table and column,
+    facets, full-text search and canned queries. An older database is upgraded first.
+    """
+    import asyncio
+
+    import uvicorn
+
+    from archive.browse import check_database, make_datasette
+
+    try:
+        check_database(db)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    datasette = make_datasette(db, replay_url)
+    asyncio.run(datasette.invoke_startup())
+    click.echo(f"serving {db} at http://127.0.0.1:{port}/{db.stem}")
+    uvicorn.run(datasette.app(), host="127.0.0.1", port=port, log_level="warning")
+
+
+@main.command()
+@click.option(
+    "--db",
+    default="tag-archiver.db",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
+@click.option("--tag", metavar="SLUG", help="Only articles under this tag (slug or name).")
+@click.option(
+    "--out",
+    type=click.File("w", encoding="utf-8"),
+    default="-",
+    help="File to write (default: standard output).",
+)
+def export(db: Path, fmt: str, tag: str | None, out) -> None:
+    """Write one record per article, with its tags, categories and sections (JSON lines or CSV)."""
+    from archive.browse import check_database
+    from archive.export import article_records, write_csv, write_jsonl
+
+    try:
+        check_database(db)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    write = write_jsonl if fmt == "jsonl" else write_csv
+    count = write(article_records(db, tag), out)
+    click.echo(f"{count} articles exported", err=True)

@@ -106,3 +106,61 @@ CREATE TABLE "links" (
 );
 CREATE UNIQUE INDEX "idx_links_article_id_position"
     ON "links" ("article_id", "position");
+CREATE VIRTUAL TABLE "articles_fts" USING FTS5 (
+    "title", "content_text",
+    tokenize='porter',
+    content="articles"
+);
+CREATE TABLE 'articles_fts_data'(id INTEGER PRIMARY KEY, block BLOB);
+CREATE TABLE 'articles_fts_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOUT ROWID;
+CREATE TABLE 'articles_fts_docsize'(id INTEGER PRIMARY KEY, sz BLOB);
+CREATE TABLE 'articles_fts_config'(k PRIMARY KEY, v) WITHOUT ROWID;
+CREATE TRIGGER "articles_ai" AFTER INSERT ON "articles" BEGIN
+  INSERT INTO "articles_fts" (rowid, "title", "content_text") VALUES (new.rowid, new."title", new."content_text");
+END;
+CREATE TRIGGER "articles_ad" AFTER DELETE ON "articles" BEGIN
+  INSERT INTO "articles_fts" ("articles_fts", rowid, "title", "content_text") VALUES('delete', old.rowid, old."title", old."content_text");
+END;
+CREATE TRIGGER "articles_au" AFTER UPDATE ON "articles" BEGIN
+  INSERT INTO "articles_fts" ("articles_fts", rowid, "title", "content_text") VALUES('delete', old.rowid, old."title", old."content_text");
+  INSERT INTO "articles_fts" (rowid, "title", "content_text") VALUES (new.rowid, new."title", new."content_text");
+END;
+CREATE VIRTUAL TABLE "sections_fts" USING FTS5 (
+    "heading", "text",
+    tokenize='porter',
+    content="sections"
+);
+CREATE TABLE 'sections_fts_data'(id INTEGER PRIMARY KEY, block BLOB);
+CREATE TABLE 'sections_fts_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOUT ROWID;
+CREATE TABLE 'sections_fts_docsize'(id INTEGER PRIMARY KEY, sz BLOB);
+CREATE TABLE 'sections_fts_config'(k PRIMARY KEY, v) WITHOUT ROWID;
+CREATE TRIGGER "sections_ai" AFTER INSERT ON "sections" BEGIN
+  INSERT INTO "sections_fts" (rowid, "heading", "text") VALUES (new.rowid, new."heading", new."text");
+END;
+CREATE TRIGGER "sections_ad" AFTER DELETE ON "sections" BEGIN
+  INSERT INTO "sections_fts" ("sections_fts", rowid, "heading", "text") VALUES('delete', old.rowid, old."heading", old."text");
+END;
+CREATE TRIGGER "sections_au" AFTER UPDATE ON "sections" BEGIN
+  INSERT INTO "sections_fts" ("sections_fts", rowid, "heading", "text") VALUES('delete', old.rowid, old."heading", old."text");
+  INSERT INTO "sections_fts" (rowid, "heading", "text") VALUES (new.rowid, new."heading", new."text");
+END;
+CREATE VIEW "article_summary" AS SELECT a.id, a.url, a.title, a.published, substr(a.published, 1, 4) AS year, a.author,
+  (SELECT json_group_array(name) FROM (SELECT t.name FROM article_tags l
+     JOIN tags t ON t.id = l.tag_id WHERE l.article_id = a.id ORDER BY t.name)) AS tags,
+  (SELECT json_group_array(name) FROM (SELECT c.name FROM article_categories l
+     JOIN categories c ON c.id = l.category_id WHERE l.article_id = a.id
+     ORDER BY c.name)) AS categories,
+  (SELECT s.text FROM sections s WHERE s.article_id = a.id AND (s.heading LIKE 'TL;D%' OR s.heading LIKE 'TLDR%' OR s.heading LIKE 'TLDW%' OR s.heading LIKE '%Summary%')
+     ORDER BY CASE WHEN s.heading LIKE 'TL%' THEN 0 ELSE 1 END, s.position LIMIT 1) AS summary,
+  (SELECT count(*) FROM section_items i JOIN sections s ON s.id = i.section_id
+     WHERE s.article_id = a.id AND s.heading LIKE '%takeaway%') AS takeaway_count,
+  a.word_count, a.capture_id
+FROM articles a;
+CREATE VIEW "takeaways" AS SELECT i.id, a.id AS article_id, a.title AS article, a.url, a.published, s.heading,
+  i.position, i.depth, i.text
+FROM section_items i JOIN sections s ON s.id = i.section_id JOIN articles a ON a.id = s.article_id
+WHERE s.heading LIKE '%takeaway%';
+CREATE VIEW "tag_stats" AS SELECT t.id, t.name, t.slug, t.url, count(l.article_id) AS articles,
+  min(a.published) AS first_published, max(a.published) AS last_published
+FROM tags t LEFT JOIN article_tags l ON l.tag_id = t.id LEFT JOIN articles a ON a.id = l.article_id
+GROUP BY t.id;
