@@ -1,7 +1,9 @@
 """Datasette hooks for tag-archiver databases.
 
 - tag_archiver_escape_fts(q): any text a user types becomes a safe FTS5 query (quotes,
-  stars, NEAR( and unbalanced quotes included), for the canned search query.
+  stars, NEAR( and unbalanced quotes included), for the canned search query. The same
+  function replaces Datasette's own escape_fts (used by ?_search=), which turns a lone `"`
+  into an empty MATCH and so into a 500 page.
 - article URLs link to the live page and, when a replay service is configured, to the
   archived capture. Every value is escaped: stored HTML is never rendered.
 """
@@ -21,9 +23,10 @@ def _safe_escape_fts(query: str | None) -> str:
     return escaped or '""'  # an empty search matches nothing, instead of failing
 
 
-@hookimpl
+@hookimpl(trylast=True)  # after Datasette's default plugin, so our escape_fts wins
 def prepare_connection(conn):
-    conn.create_function("tag_archiver_escape_fts", 1, _safe_escape_fts, deterministic=True)
+    for name in ("tag_archiver_escape_fts", "escape_fts"):
+        conn.create_function(name, 1, _safe_escape_fts, deterministic=True)
 
 
 def _is_http(value: object) -> bool:
