@@ -188,3 +188,21 @@ def test_export_jsonl_and_csv(crawled, tmp_path):
     with open(out, newline="", encoding="utf-8") as handle:
         table = list(csv.DictReader(handle))
     assert len(table) == 16 and json.loads(table[0]["sections"])
+
+
+def test_datasette_reads_while_a_crawl_holds_the_write_lock(crawled, tmp_path):
+    """WAL: a reader never sees "database is locked" while the crawler is mid-transaction."""
+    import shutil
+
+    db = tmp_path / "live.db"
+    shutil.copy(crawled, db)
+    writer = Store(db)
+    writer.db.execute("BEGIN IMMEDIATE")
+    writer.db.execute("UPDATE articles SET title = 'being rewritten' WHERE id = 1")
+    try:
+        response = get(db, "/article_summary.json?_shape=array")
+        assert response.status_code == 200, response.text
+        assert "being rewritten" not in response.text  # readers see the last commit
+    finally:
+        writer.db.execute("ROLLBACK")
+        writer.close()
