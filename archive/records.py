@@ -93,6 +93,14 @@ class Observed:
 
 
 @dataclass(frozen=True)
+class Gone:
+    """An archived article whose permalink now answers 404/410."""
+
+    url: str
+    status: int
+
+
+@dataclass(frozen=True)
 class Skipped:
     """A post block seen on a page and deliberately not recorded."""
 

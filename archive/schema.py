@@ -162,8 +162,63 @@ def _v2_search(db: sqlite_utils.Database) -> None:
         db.create_view(name, sql.strip())
 
 
+def _v3_runs_and_history(db: sqlite_utils.Database) -> None:
+    """Crawl runs, what each capture is (revisits, validators), article history (issue 4)."""
+    db["runs"].create(
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,  # running | finished | failed | interrupted
+            "site": str,
+            "tags": str,  # JSON array
+            "options": str,  # JSON object
+            "pages_fetched": int,
+            "articles_new": int,
+            "articles_changed": int,
+            "articles_unchanged": int,
+            "errors": int,
+            "warc_files": str,  # JSON array
+            "software_version": str,
+            "failure": str,
+        },
+        pk="id",
+        not_null={"started_at", "status", "site", "software_version"},
+    )
+    captures = db["captures"]
+    captures.add_column("run_id", int, fk="runs", fk_col="id")
+    # A revisit record names the capture whose payload it repeats.
+    captures.add_column("revisit_of", int, fk="captures", fk_col="id")
+    captures.add_column("warc_date", str)  # the exact WARC-Date, as revisits must quote it
+    captures.add_column("etag", str)
+    captures.add_column("last_modified", str)
+    captures.create_index(["payload_digest"])
+    db["articles"].add_column("gone_at", str)  # when its permalink answered 404/410
+    db["article_versions"].create(
+        {
+            "id": int,
+            "article_id": int,
+            "content_sha256": str,
+            "title": str,
+            "content_text": str,
+            "first_seen": str,
+            "last_seen": str,
+            "capture_id": int,
+        },
+        pk="id",
+        not_null={"article_id", "first_seen", "last_seen"},
+        foreign_keys=[("article_id", "articles", "id"), ("capture_id", "captures", "id")],
+    )
+    db["article_versions"].create_index(["article_id"])
+    db.execute(
+        "INSERT INTO article_versions (article_id, content_sha256, title, content_text, "
+        "first_seen, last_seen, capture_id) SELECT id, content_sha256, title, content_text, "
+        "first_seen, last_seen, capture_id FROM articles"
+    )
+
+
 # MIGRATIONS[n] takes a database from schema version n to n + 1.
-MIGRATIONS = (_v1_tables, _v2_search)
+MIGRATIONS = (_v1_tables, _v2_search, _v3_runs_and_history)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

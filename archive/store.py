@@ -67,27 +67,27 @@ class Store:
         status: int,
         fetched_at: str,
         content_type: str | None,
+        **extra: object,
     ) -> int:
-        """Record a WARC response record that is already written and flushed; commit now."""
+        """Record a WARC response (or revisit) record already written and flushed; commit now.
+
+        extra: run_id, revisit_of, warc_date, etag, last_modified.
+        """
+        row = {
+            "url": url,
+            "status": status,
+            "fetched_at": fetched_at,
+            "content_type": content_type,
+            "warc_file": location.warc_file,
+            "warc_offset": location.offset,
+            "warc_length": location.length,
+            "warc_record_id": location.record_id,
+            "payload_digest": location.payload_digest,
+            **extra,
+        }
         try:
             with self.db.atomic():
-                return (
-                    self.db["captures"]
-                    .insert(
-                        {
-                            "url": url,
-                            "status": status,
-                            "fetched_at": fetched_at,
-                            "content_type": content_type,
-                            "warc_file": location.warc_file,
-                            "warc_offset": location.offset,
-                            "warc_length": location.length,
-                            "warc_record_id": location.record_id,
-                            "payload_digest": location.payload_digest,
-                        }
-                    )
-                    .last_pk
-                )
+                return self.db["captures"].insert(row).last_pk
         except sqlite3.Error as exc:
             raise StoreError(f"writing to the database failed: {_explain(exc)}") from exc
 
@@ -126,7 +126,22 @@ class Store:
         article_id = self.db["articles"].insert(row).last_pk
         if article.content is not None:
             self._write_parts(article_id, article.content)
+        self._new_version(article_id, seen_at)
         return article_id
+
+    def _new_version(self, article_id: int, seen_at: str) -> None:
+        row = self.db["articles"].get(article_id)
+        self.db["article_versions"].insert(
+            {
+                "article_id": article_id,
+                "content_sha256": row["content_sha256"],
+                "title": row["title"],
+                "content_text": row["content_text"],
+                "first_seen": seen_at,
+                "last_seen": seen_at,
+                "capture_id": row["capture_id"],
+            }
+        )
 
     def _merge(self, row: dict, observed: Observed, seen_at: str) -> tuple[int, Outcome]:
         article = observed.article
@@ -157,9 +172,88 @@ class Store:
             updates["capture_id"] = observed.capture_id
         if content_changed or set(updates) - {"last_seen", "record_source"}:
             updates["extractor_version"] = EXTRACTOR_VERSION
+        if row.get("gone_at"):
+            updates["gone_at"] = None  # it answers again
         self.db["articles"].update(row["id"], updates)
         changed = content_changed or "title" in updates
+        if changed:
+            # An edit: the old version stays in article_versions; this is the new one.
+            self._new_version(row["id"], seen_at)
+        else:
+            self.db.execute(
+                "UPDATE article_versions SET last_seen = ? WHERE id = "
+                "(SELECT max(id) FROM article_versions WHERE article_id = ?)",
+                [seen_at, row["id"]],
+            )
         return row["id"], Outcome.CHANGED if changed else Outcome.UNCHANGED
+
+    # --- what an incremental crawl needs to know ---------------------------------------------
+
+    def known_articles(self) -> dict[str, tuple[str | None, str]]:
+        """Every stored article's permalink -> (content hash, record_source)."""
+        rows = self.db.execute("SELECT url, content_sha256, record_source FROM articles")
+        return {url: (sha, source) for url, sha, source in rows.fetchall()}
+
+    def previous_run_finished(self, run_id: int | None) -> bool:
+        """Did the run before `run_id` end normally? (No earlier run counts as yes.)"""
+        row = self.db.execute(
+            "SELECT status FROM runs WHERE id < coalesce(?, 1 << 62) ORDER BY id DESC LIMIT 1",
+            [run_id],
+        ).fetchone()
+        return row is None or row[0] == "finished"
+
+    def original_capture(self, url: str, payload_digest: str) -> dict | None:
+        """The earlier full capture of `url` with this exact payload, for a revisit record."""
+        rows = self.db.query(
+            "SELECT id, url, warc_record_id, warc_date, payload_digest FROM captures "
+            "WHERE url = ? AND payload_digest = ? AND revisit_of IS NULL "
+            "AND warc_date IS NOT NULL ORDER BY id LIMIT 1",
+            [url, payload_digest],
+        )
+        return next(iter(rows), None)
+
+    def validators(self, url: str) -> dict | None:
+        """The latest full 200 capture of `url` that came with an ETag or Last-Modified."""
+        rows = self.db.query(
+            "SELECT id, url, warc_record_id, warc_date, payload_digest, etag, last_modified, "
+            "warc_file, warc_offset FROM captures WHERE url = ? AND status = 200 "
+            "AND revisit_of IS NULL AND (etag IS NOT NULL OR last_modified IS NOT NULL) "
+            "ORDER BY id DESC LIMIT 1",
+            [url],
+        )
+        return next(iter(rows), None)
+
+    def articles_under(self, slug: str, *, since: str) -> list[str]:
+        """Permalinks stored under tag `slug`, published at or after `since`, not gone."""
+        return [
+            row["url"]
+            for row in self.db.query(
+                "SELECT a.url FROM articles a JOIN article_tags l ON l.article_id = a.id "
+                "JOIN tags t ON t.id = l.tag_id WHERE t.slug = ? AND a.published >= ? "
+                "AND a.gone_at IS NULL",
+                [slug, since],
+            )
+        ]
+
+    def mark_gone(self, url: str, at: str) -> bool:
+        """An article whose permalink answers 404/410: marked, never deleted."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE articles SET gone_at = ? WHERE url = ? AND gone_at IS NULL", [at, url]
+            )
+        return cursor.rowcount > 0
+
+    # --- runs -------------------------------------------------------------------------------
+
+    def start_run(self, **fields: object) -> int:
+        with self.db.atomic():
+            # A run still "running" once the lock is free again died without closing.
+            self.db.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+            return self.db["runs"].insert({"status": "running", **fields}).last_pk
+
+    def finish_run(self, run_id: int, **fields: object) -> None:
+        with self.db.atomic():
+            self.db["runs"].update(run_id, fields)
 
     def _link_terms(
         self, article_id: int, taxonomy: str, terms: Iterable[Term], seen_at: str

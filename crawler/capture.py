@@ -25,14 +25,22 @@ from scrapy.http import Response
 from archive import __version__
 from archive.errors import StoreError
 from archive.store import Store
-from archive.warc.exchange import Exchange
+from archive.warc.exchange import IDENTICAL_PAYLOAD, NOT_MODIFIED, Exchange, Revisit, payload_digest
 from archive.warc.files import WarcFileWriter, WarcWriteError, default_warc_dir, repair_open_files
+from crawler.runs import RUN_ID
 from crawler.stop import stop_crawl
 
 logger = logging.getLogger(__name__)
 
 STARTED = "tag_archiver_started"  # request.meta: when the request left, WARC-Date of its records
 CAPTURE_ID = "capture_id"  # request.meta: captures.id of the response, for the items
+# request.meta: the earlier capture a conditional request asked about (see ConditionalRequests)
+CONDITIONAL = "tag_archiver_conditional"
+
+
+def warc_dir_for(settings) -> str:
+    configured = settings.get("TAG_ARCHIVER_WARC_DIR")
+    return configured or str(default_warc_dir(settings.get("TAG_ARCHIVER_DB")))
 
 
 def header_pairs(headers) -> tuple[tuple[str, str], ...]:
@@ -52,7 +60,7 @@ class WarcCaptureMiddleware:
             raise NotConfigured("TAG_ARCHIVER_DB is not set")
         self.crawler = crawler
         self.db_path = db
-        self.directory = settings.get("TAG_ARCHIVER_WARC_DIR") or str(default_warc_dir(db))
+        self.directory = warc_dir_for(settings)
         self.writer = WarcFileWriter(
             self.directory,
             prefix=settings.get("TAG_ARCHIVER_WARC_PREFIX"),
@@ -77,6 +85,10 @@ class WarcCaptureMiddleware:
         return cls(crawler)
 
     def opened(self) -> None:
+        if self.crawler.stats.get_value("tag_archiver/locked"):
+            # Another run holds this database: its open WARC file is not ours to repair.
+            self.failed = True
+            return
         for name, _kept, cut in repair_open_files(self.directory):
             self.crawler.stats.inc_value("warc/repaired_files")
             logger.warning("a crash left %s open: cut %d bytes after its last record", name, cut)
@@ -114,13 +126,19 @@ class WarcCaptureMiddleware:
             truncated="length" if "dataloss" in response.flags else None,
         )
         try:
-            location = self.writer.write(exchange)
+            revisit, revisit_of = self.revisit_for(request, response)
+            location = self.writer.write(exchange, revisit)
             capture_id = self.store.add_capture(
                 location,
                 url=response.url,
                 status=response.status,
                 fetched_at=exchange.started.isoformat(timespec="seconds").replace("+00:00", "Z"),
                 content_type=response.headers.get("Content-Type", b"").decode("latin-1") or None,
+                run_id=self.crawler.stats.get_value(RUN_ID),
+                revisit_of=revisit_of,
+                warc_date=location.warc_date,
+                etag=_header(response, "ETag"),
+                last_modified=_header(response, "Last-Modified"),
             )
         except (WarcWriteError, StoreError) as exc:
             self.fail(exc)
@@ -129,7 +147,38 @@ class WarcCaptureMiddleware:
         stats = self.crawler.stats
         stats.inc_value("warc/records_written", 2)
         stats.inc_value("warc/bytes_written", location.length)
+        if revisit is not None:
+            stats.inc_value("warc/revisits")
         return response
+
+    def revisit_for(
+        self, request: Request, response: Response
+    ) -> tuple[Revisit | None, int | None]:
+        """A 304 refers to the capture the conditional request named; a 200 whose bytes equal
+        an earlier capture of the same URL refers to that one. Anything else is stored whole."""
+        original = request.meta.get(CONDITIONAL)
+        if response.status == 304 and original:
+            revisit = Revisit(
+                NOT_MODIFIED,
+                original["url"],
+                original["warc_date"],
+                original["warc_record_id"],
+                None,
+            )
+            return revisit, original["id"]
+        if response.status == 200 and response.body and "dataloss" not in response.flags:
+            digest = payload_digest(response.body)
+            prior = self.store.original_capture(response.url, digest)
+            if prior is not None:
+                revisit = Revisit(
+                    IDENTICAL_PAYLOAD,
+                    prior["url"],
+                    prior["warc_date"],
+                    prior["warc_record_id"],
+                    digest,
+                )
+                return revisit, prior["id"]
+        return None, None
 
     def fail(self, exc: Exception) -> None:
         if self.failed:
@@ -138,3 +187,8 @@ class WarcCaptureMiddleware:
         self.crawler.stats.set_value("tag_archiver/failure", f"archiving failed: {exc}")
         logger.error("archiving failed, stopping the crawl: %s", exc)
         self.closing = stop_crawl(self.crawler, "warc_error")
+
+
+def _header(response: Response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None

@@ -10,6 +10,7 @@ import click
 import sqlite_utils
 
 from archive.errors import ArchiveError, StoreError
+from archive.lock import RunLock, RunLocked
 from archive.pack import pack as pack_wacz
 from archive.reextract import reextract as reextract_warcs
 from archive.store import Store
@@ -71,6 +72,16 @@ def _check_db(db: str) -> None:
 )
 @click.option("--no-articles", is_flag=True, help="Do not fetch each article's own page.")
 @click.option(
+    "--full",
+    is_flag=True,
+    help="Walk every page of every tag and refetch pages whole (default: incremental).",
+)
+@click.option(
+    "--refresh-articles",
+    is_flag=True,
+    help="Refetch article pages already archived even when their archive block is unchanged.",
+)
+@click.option(
     "--contact",
     metavar="URL_OR_EMAIL",
     help="Who the site's operator can reach; sent in the User-Agent.",
@@ -112,6 +123,8 @@ def crawl(
     db: str,
     delay: float | None,
     no_articles: bool,
+    full: bool,
+    refresh_articles: bool,
     contact: str | None,
     log_level: str,
     warc_dir: str | None,
@@ -121,8 +134,12 @@ def crawl(
 ) -> None:
     """Crawl SITE_URL's tag archives (--tag ... or --all-tags) into the database.
 
+    Incremental by default: a tag is walked until a page lists only articles already stored
+    and unchanged; known permalinks are not refetched; unchanged pages become WARC revisits.
+
     Exit codes: 0 done; 1 failed (unknown tag, site unreachable, database unwritable);
-    2 bad command line; 3 done, but some pages could not be fetched or read.
+    2 bad command line; 3 done, but some pages could not be fetched or read; 4 another run
+    holds the database; 5 interrupted by SIGINT/SIGTERM.
     """  # fmt: skip
     if not tags and not all_tags:
         raise click.UsageError("name at least one --tag, or give --all-tags")
@@ -142,11 +159,24 @@ def crawl(
         db=db,
         delay=delay,
         articles=not no_articles,
+        full=full,
+        refresh_articles=refresh_articles,
         contact=contact,
         log_level=log_level,
         extra_settings=extra,
     )
-    _finish(run_crawl(options), db, stats_json)
+    lock = RunLock(db)
+    try:
+        lock.acquire()
+    except RunLocked as exc:
+        click.echo(f"tag-archiver: {exc}", err=True)
+        sys.exit(int(ExitCode.LOCKED))
+    try:
+        options.extra_settings["TAG_ARCHIVER_LOCK_HELD"] = True
+        result = run_crawl(options)
+    finally:
+        lock.release()
+    _finish(result, db, stats_json)
 
 
 @main.command()
@@ -334,3 +364,40 @@ def export(db: Path, fmt: str, tag: str | None, out) -> None:
     write = write_jsonl if fmt == "jsonl" else write_csv
     count = write(article_records(db, tag), out)
     click.echo(f"{count} articles exported", err=True)
+
+
+@main.command()
+@click.option(
+    "--db",
+    default="tag-archiver.db",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1))
+def runs(db: Path, limit: int) -> None:
+    """List the most recent crawl runs: when, how they ended, what they found."""
+    from archive.browse import check_database
+
+    try:
+        check_database(db)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    database = sqlite_utils.Database(db)
+    rows = list(
+        database.query(
+            "SELECT id, started_at, finished_at, status, pages_fetched, articles_new, "
+            "articles_changed, articles_unchanged, errors FROM runs ORDER BY id DESC LIMIT ?",
+            [limit],
+        )
+    )
+    database.close()
+    click.echo(
+        f"{'run':>4}  {'started':<20}  {'status':<11}  pages  new  changed  unchanged  errors"
+    )
+    for r in rows:
+        click.echo(
+            f"{r['id']:>4}  {r['started_at']:<20}  {r['status']:<11}  "
+            f"{r['pages_fetched'] or 0:>5}  {r['articles_new'] or 0:>3}  "
+            f"{r['articles_changed'] or 0:>7}  "
+            f"{r['articles_unchanged'] or 0:>9}  {r['errors'] or 0:>6}"
+        )

@@ -9,7 +9,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 
 from archive.errors import StoreError
-from archive.records import Observed
+from archive.records import Gone, Observed
 from archive.store import Outcome, Store
 from crawler.stop import stop_crawl
 
@@ -52,6 +52,11 @@ class StorePipeline:
             raise CloseSpider(f"store: {exc}") from exc
 
     def process_item(self, item: object) -> object:
+        if isinstance(item, Gone):
+            self.flush()  # an earlier observation in this run must not undo the mark
+            if self.store is not None and self.store.mark_gone(item.url, self.run_seen_at()):
+                self.crawler.stats.inc_value("tag_archiver/articles/gone")
+            return item
         if not isinstance(item, Observed):
             return item
         if not item.article.title and item.article.content is None:
@@ -67,7 +72,7 @@ class StorePipeline:
             return
         batch, self.pending = self.pending, []
         try:
-            saved = self.store.save(batch, self.seen_at)
+            saved = self.store.save(batch, self.run_seen_at())
         except StoreError as exc:
             # Nothing of the batch was committed. The run cannot archive any more: stop it.
             self.crawler.stats.set_value("tag_archiver/failure", str(exc))
@@ -84,6 +89,10 @@ class StorePipeline:
         for outcome in Outcome:
             count = sum(1 for o in self.outcomes.values() if o is outcome)
             stats.set_value(f"tag_archiver/articles/{outcome.value}", count)
+
+    def run_seen_at(self) -> str:
+        """The run's start time, so rows and the runs table agree on what "this run" is."""
+        return self.crawler.stats.get_value("tag_archiver/run_started") or self.seen_at
 
     def close_spider(self) -> None:
         try:

@@ -21,6 +21,8 @@ class ExitCode(IntEnum):
     FAILED = 1  # nothing useful was archived, or the run could not store: see the message
     USAGE = 2  # bad command line (click's own code)
     PARTIAL = 3  # finished, but some pages could not be fetched or read
+    LOCKED = 4  # another run holds the database: nothing was done
+    INTERRUPTED = 5  # SIGINT/SIGTERM: in-flight work committed, WARCs closed, run marked so
 
 
 @dataclass
@@ -31,6 +33,8 @@ class CrawlOptions:
     db: str = "tag-archiver.db"
     delay: float | None = None  # None: the polite default from crawler.settings
     articles: bool = True
+    full: bool = False
+    refresh_articles: bool = False
     contact: str | None = None
     log_level: str = "INFO"
     extra_settings: dict[str, Any] = field(default_factory=dict)
@@ -45,6 +49,8 @@ class CrawlResult:
     def failure(self) -> str | None:
         failure = self.stats.get("tag_archiver/failure")
         reason = self.stats.get("finish_reason")
+        if reason == "shutdown":
+            return "interrupted (SIGINT/SIGTERM); what was fetched is committed"
         if failure is None and reason not in ("finished", None):
             failure = f"the crawl stopped early ({reason})"
         return failure
@@ -57,6 +63,10 @@ class CrawlResult:
 
     @property
     def exit_code(self) -> ExitCode:
+        if self.stats.get("finish_reason") == "shutdown":
+            return ExitCode.INTERRUPTED
+        if self.stats.get("tag_archiver/locked"):
+            return ExitCode.LOCKED
         if self.failure:
             return ExitCode.FAILED
         if self.errors:
@@ -80,7 +90,11 @@ class CrawlResult:
 def settings_for(options: CrawlOptions) -> Settings:
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
-    overrides: dict[str, Any] = {"TAG_ARCHIVER_DB": options.db, "LOG_LEVEL": options.log_level}
+    overrides: dict[str, Any] = {
+        "TAG_ARCHIVER_DB": options.db,
+        "LOG_LEVEL": options.log_level,
+        "TAG_ARCHIVER_FULL": options.full,
+    }
     if options.contact:
         overrides["TAG_ARCHIVER_CONTACT"] = options.contact
         overrides["USER_AGENT"] = f"tag-archiver/{__version__} (+{options.contact})"
@@ -107,6 +121,8 @@ def run_crawl(options: CrawlOptions) -> CrawlResult:
         tags=options.tags,
         all_tags=options.all_tags,
         articles=options.articles,
+        full=options.full,
+        refresh_articles=options.refresh_articles,
     )
     process.start()
     return CrawlResult(crawler.stats.get_stats(), time.monotonic() - started)

@@ -25,6 +25,12 @@ TAG_ARCHIVER_WARC_PREFIX = "tag-archiver"
 TAG_ARCHIVER_WARC_MAX_SIZE = 1_000_000_000  # the customary 1 GB per file
 # fsync after every record: survives power loss, not only crashes; slower on spinning disks.
 TAG_ARCHIVER_WARC_FSYNC = False
+# Walk every page and refetch everything whole (--full); by default runs are incremental.
+TAG_ARCHIVER_FULL = False
+# Send If-None-Match / If-Modified-Since where the site gave validators before.
+TAG_ARCHIVER_CONDITIONAL = True
+# Set by the CLI, which takes the database lock itself before starting Scrapy.
+TAG_ARCHIVER_LOCK_HELD = False
 
 # --- politeness for a live site ------------------------------------------------------------
 ROBOTSTXT_OBEY = True  # default False
@@ -42,8 +48,9 @@ RETRY_TIMES = 3  # default 2: WordPress on shared hosting throws the odd 502/503
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # default 1 GiB: a tag page is ~100 KB; bombs stop here
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024  # default 32 MiB
 REDIRECT_MAX_TIMES = 5  # default 20: WordPress canonical redirects take one hop
-# 404/410 reach the spider: they mean "unknown tag" or "past the last page", not errors.
-HTTPERROR_ALLOWED_CODES = [404, 410]  # default []
+# 404/410 reach the spider: they mean "unknown tag", "past the last page" or "post deleted",
+# not errors; 304 answers our conditional requests.
+HTTPERROR_ALLOWED_CODES = [304, 404, 410]  # default []
 
 # --- plumbing ------------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
@@ -53,12 +60,16 @@ DOWNLOADER_MIDDLEWARES = {
     # change them (HttpCompression 590, Redirect 600, Retry 550); below HttpCache (900)
     # it would also see cache hits, which it skips.
     "crawler.capture.WarcCaptureMiddleware": 950,
+    # Just inside the capture: conditional headers are on the request when it is archived.
+    "crawler.conditional.ConditionalRequests": 940,
 }
 ITEM_PIPELINES = {
     # Last: storing is what the other pipelines (if any) prepare items for.
     "crawler.pipelines.StorePipeline": 800,
 }
 EXTENSIONS = {
+    # The runs row: started before the first request, finished after everything closed.
+    "crawler.runs.RunRecorder": 400,
     "crawler.extensions.CrawlProgress": 500,
     "scrapy.extensions.telnet.TelnetConsole": None,  # no open port on a cron host
 }

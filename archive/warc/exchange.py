@@ -7,6 +7,8 @@ byte with fixed ids and dates.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,6 +51,26 @@ class Exchange:
     truncated: str | None = None  # WARC-Truncated reason ("length", "disconnect", ...)
 
 
+IDENTICAL_PAYLOAD = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+
+
+@dataclass(frozen=True)
+class Revisit:
+    """Write a revisit record instead of a response: the payload is in an earlier record."""
+
+    profile: str  # IDENTICAL_PAYLOAD (same bytes as before) or NOT_MODIFIED (a 304)
+    refers_to_uri: str
+    refers_to_date: str  # the original record's exact WARC-Date
+    refers_to_id: str
+    payload_digest: str | None  # the original's digest, for IDENTICAL_PAYLOAD
+
+
+def payload_digest(body: bytes) -> str:
+    """WARC-Payload-Digest as warcio writes it: sha1, base32."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
+
+
 def status_line(status: int) -> str:
     try:
         return f"{status} {http.HTTPStatus(status).phrase}"
@@ -74,6 +96,7 @@ def build_pair(
     *,
     response_id: str | None = None,
     request_id: str | None = None,
+    revisit: Revisit | None = None,
 ):
     """(response record, request record), linked as warcio's write_request_response_pair does."""
     date = warc_date(exchange.started)
@@ -97,11 +120,20 @@ def build_pair(
         for name, value in exchange.response_headers
         if name.lower() not in DECODED_BY_CLIENT
     ]
+    body = exchange.body
+    if revisit is not None:
+        body = b""  # the payload lives in the record referred to
+        response_fields["WARC-Profile"] = revisit.profile
+        response_fields["WARC-Refers-To-Target-URI"] = revisit.refers_to_uri
+        response_fields["WARC-Refers-To-Date"] = revisit.refers_to_date
+        response_fields["WARC-Refers-To"] = revisit.refers_to_id
+        if revisit.payload_digest:
+            response_fields["WARC-Payload-Digest"] = revisit.payload_digest
     response = builder.create_warc_record(
         exchange.url,
-        "response",
-        payload=BytesIO(exchange.body),
-        length=len(exchange.body),
+        "revisit" if revisit is not None else "response",
+        payload=BytesIO(body),
+        length=len(body),
         warc_headers_dict=response_fields,
         http_headers=WireHeaders(
             status_line(exchange.status), response_headers, protocol=http_protocol

@@ -21,7 +21,7 @@ from pathlib import Path
 from warcio.warcwriter import WARCWriter
 
 from archive.errors import ArchiveError
-from archive.warc.exchange import Exchange, build_pair, warc_date
+from archive.warc.exchange import Exchange, Revisit, build_pair, warc_date
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class RecordLocation:
     length: int
     record_id: str
     payload_digest: str | None
+    warc_date: str | None = None  # exact, as a later revisit must quote it
 
 
 def default_warc_dir(db_path: str | Path) -> Path:
@@ -121,14 +122,14 @@ class WarcFileWriter:
 
     # --- records ----------------------------------------------------------------------------
 
-    def write(self, exchange: Exchange) -> RecordLocation:
-        """Write the exchange's response and request records, adjacent, and flush them."""
+    def write(self, exchange: Exchange, revisit: Revisit | None = None) -> RecordLocation:
+        """Write the exchange's response (or revisit) and request records, adjacent, flushed."""
         try:
             if self._handle is not None and self._handle.tell() >= self.max_size:
                 self.close_file()
             if self._handle is None:
                 self._open_next()
-            response, request = build_pair(self._writer, exchange)
+            response, request = build_pair(self._writer, exchange, revisit=revisit)
             offset = self._handle.tell()
             self._writer.write_record(response)
             length = self._handle.tell() - offset
@@ -142,6 +143,7 @@ class WarcFileWriter:
             length=length,
             record_id=response.rec_headers.get_header("WARC-Record-ID"),
             payload_digest=response.rec_headers.get_header("WARC-Payload-Digest"),
+            warc_date=response.rec_headers.get_header("WARC-Date"),
         )
 
 

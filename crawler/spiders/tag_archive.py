@@ -17,14 +17,19 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.errors import ExtractionError
 from archive.extract import extract_page, sitemap_locations, tag_sitemaps, tag_slug_from_url
-from archive.records import Observed, Page, PageKind
-from crawler.capture import CAPTURE_ID, header_pairs
+from archive.records import Gone, Observed, Page, PageKind, Source
+from archive.store import Store
+from archive.warc.reader import read_response
+from crawler.capture import CAPTURE_ID, CONDITIONAL, header_pairs, warc_dir_for
+from crawler.runs import RUN_ID
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +52,8 @@ class TagArchiveSpider(scrapy.Spider):
         tags: str | Iterable[str] | None = None,
         all_tags: Any = False,
         articles: Any = True,
+        full: Any = False,
+        refresh_articles: Any = False,
         *args: Any,
         **kwargs: Any,
     ) -> None:
@@ -65,6 +72,8 @@ class TagArchiveSpider(scrapy.Spider):
         self.tag_args = list(tags or [])
         self.all_tags = truthy(all_tags)
         self.fetch_articles = truthy(articles)
+        self.full = truthy(full)  # walk every page, even where nothing is new
+        self.refresh_articles = truthy(refresh_articles)  # refetch known, unchanged permalinks
         if not self.tag_args and not self.all_tags:
             raise ValueError("name at least one tag (tags=a,b) or ask for all_tags=1")
         self.unknown_tags: list[str] = []
@@ -75,10 +84,29 @@ class TagArchiveSpider(scrapy.Spider):
         # a request dropped on the way (an off-site redirect) must not vanish silently.
         self.tags_asked: set[str] = set()
         self.tags_answered: set[str] = set()
+        # Incremental runs: what the database already holds (permalink -> content hash), and
+        # per tag walked, its slug and the oldest publication date seen on the pages read.
+        self.known: dict[str, tuple[str | None, str]] = {}
+        self.walked: dict[str, tuple[str, str]] = {}
+        self.verified = False
 
     # --- start -----------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        db = self.crawler.settings.get("TAG_ARCHIVER_DB")
+        if db and not self.full:
+            store = Store(db)
+            try:
+                self.known = store.known_articles()
+                run_id = self.crawler.stats.get_value(RUN_ID)
+                if self.known and not store.previous_run_finished(run_id):
+                    # What an interrupted run did not reach may sit on any page.
+                    logger.warning("the previous run did not finish: walking every page")
+                    self.full = True
+            finally:
+                store.close()
+        self.full = self.full or self.crawler.settings.getbool("TAG_ARCHIVER_FULL")
+        self.crawler.signals.connect(self.idle, signal=signals.spider_idle)
         for tag in self.tag_args:
             yield self.tag_request(self.tag_url(tag), tag=tag)
         if self.all_tags:
@@ -184,7 +212,7 @@ class TagArchiveSpider(scrapy.Spider):
                 stats.inc_value("tag_archiver/tags/unknown")
                 logger.error("unknown tag %r: %s answered %d", tag, response.url, response.status)
             return
-        page = self.extract(response)
+        page, capture_id = self.read(response)
         if page is None:
             return
         if page.kind is not PageKind.TAG_ARCHIVE:
@@ -202,29 +230,54 @@ class TagArchiveSpider(scrapy.Spider):
             logger.info(
                 "skipped %s (%s)", skipped.url or f"post {skipped.wp_post_id}", skipped.reason
             )
+        news = False
         for article in page.articles:
             if article.url in self.listed:
                 stats.inc_value("tag_archiver/articles/listed_again")
             self.listed.add(article.url)
             stats.inc_value("tag_archiver/articles/listed")
-            yield Observed(article, response.meta.get(CAPTURE_ID))
-            if self.fetch_articles and self.on_site(article.url):
+            yield Observed(article, capture_id)
+            known_sha, source = self.known.get(article.url, (None, None))
+            unchanged = article.content is not None and known_sha == article.content.sha256
+            news = news or not unchanged
+            if article.published and page.tag is not None:
+                slug, oldest = self.walked.get(tag, (page.tag.slug, article.published))
+                self.walked[tag] = (slug, min(oldest, article.published))
+            # an article whose own page was never read (an interrupted run) is still wanted
+            wanted = self.refresh_articles or not unchanged or source != Source.SINGLE
+            if self.fetch_articles and wanted and self.on_site(article.url):
                 yield scrapy.Request(article.url, callback=self.parse_article, errback=self.failed)
-        yield from self.more_pages(page, tag, page_number)
+        if self.walk_all or news:
+            yield from self.more_pages(page, tag, page_number)
+        elif page.next_url or page_number < len(page.page_urls):
+            stats.inc_value("tag_archiver/tags/stopped_early")
+            logger.info(
+                "tag %r: page %d lists only stored, unchanged articles; stopping there "
+                "(--full walks every page)", tag, page_number,
+            )  # fmt: skip
         if self.discovering:
             yield from self.follow_tag_links(page)
 
+    @property
+    def walk_all(self) -> bool:
+        """--full, or a first run: nothing is stored yet, so every page is news."""
+        return self.full or not self.known
+
     def more_pages(self, page: Page, tag: str, page_number: int) -> Iterable[scrapy.Request]:
-        if page_number == 1 and len(page.page_urls) > 1:
+        if self.walk_all and page_number == 1 and len(page.page_urls) > 1:
             # The theme printed the last page number: schedule every page now, so they are
             # fetched side by side instead of one after another.
             for number, url in enumerate(page.page_urls[1:], start=2):
                 if self.on_site(url):
                     yield self.tag_request(url, tag=tag, page_number=number)
-        if page.next_url and self.on_site(page.next_url):
-            # Themes with only older/newer links, and archives that grew since page 1 was read.
-            # Pages already scheduled above are dropped by the duplicate filter.
-            yield self.tag_request(page.next_url, tag=tag, page_number=page.page_number + 1)
+        following = page.next_url
+        if following is None and page_number < len(page.page_urls):
+            following = page.page_urls[page_number]
+        if following and self.on_site(following):
+            # Themes with only older/newer links, incremental runs (one page at a time), and
+            # archives that grew since page 1 was read. Pages already scheduled are dropped
+            # by the duplicate filter.
+            yield self.tag_request(following, tag=tag, page_number=page_number + 1)
 
     # --- articles ---------------------------------------------------------------------------
 
@@ -233,8 +286,9 @@ class TagArchiveSpider(scrapy.Spider):
         if response.status in NOT_FOUND:
             self.crawler.stats.inc_value("tag_archiver/pages/article_gone")
             logger.warning("article %s answered %d", response.url, response.status)
+            yield Gone(response.url, response.status)
             return
-        page = self.extract(response)
+        page, capture_id = self.read(response)
         if page is None:
             return
         if page.kind is not PageKind.SINGLE:
@@ -245,7 +299,30 @@ class TagArchiveSpider(scrapy.Spider):
         for skipped in page.skipped:
             self.crawler.stats.inc_value(f"tag_archiver/articles/skipped/{skipped.reason}")
         for article in page.articles:
-            yield Observed(article, response.meta.get(CAPTURE_ID))
+            yield Observed(article, capture_id)
+
+    def idle(self) -> None:
+        """Once every tag is walked: check the stored articles that should have been listed
+        on the pages read but were not. 404/410 marks one gone; 200 means it left the tag."""
+        if self.verified or not self.fetch_articles or not self.walked:
+            return
+        self.verified = True
+        store = Store(self.crawler.settings.get("TAG_ARCHIVER_DB"))
+        try:
+            missing = {
+                url
+                for slug, oldest in self.walked.values()
+                for url in store.articles_under(slug, since=oldest)
+                if url not in self.listed
+            }
+        finally:
+            store.close()
+        for url in sorted(missing):
+            self.crawler.stats.inc_value("tag_archiver/articles/missing_from_tag")
+            request = scrapy.Request(url, callback=self.parse_article, errback=self.failed)
+            self.crawler.engine.crawl(request)
+        if missing:
+            raise DontCloseSpider
 
     def closed(self, reason: str) -> None:
         """Leave the run's verdict in the stats, where the CLI and the log find it."""
@@ -286,11 +363,26 @@ class TagArchiveSpider(scrapy.Spider):
 
     # --- shared -----------------------------------------------------------------------------
 
-    def extract(self, response: Response) -> Page | None:
-        try:
+    def read(self, response: Response) -> tuple[Page | None, int | None]:
+        """The page and the capture its content is in. A 304 answer holds no page: the one
+        its conditional request asked about is read back from the WARC."""
+        original = response.meta.get(CONDITIONAL)
+        if response.status == 304 and original:
+            self.crawler.stats.inc_value("tag_archiver/pages/not_modified")
+            _url, headers, body = read_response(
+                warc_dir_for(self.crawler.settings), original["warc_file"], original["warc_offset"]
+            )
+            return self.extract(response, headers, body), original["id"]
+        return self.extract(response), response.meta.get(CAPTURE_ID)
+
+    def extract(
+        self, response: Response, headers: dict | None = None, body: bytes | None = None
+    ) -> Page | None:
+        if headers is None:
             # latin-1, not Scrapy's to_unicode_dict(): a non-UTF-8 header byte must not crash
             headers = dict(header_pairs(response.headers))
-            return extract_page(response.url, headers, response.body)
+        try:
+            return extract_page(response.url, headers, response.body if body is None else body)
         except ExtractionError as exc:
             self.crawler.stats.inc_value(f"tag_archiver/extraction/{exc.reason}")
             self.crawler.stats.inc_value("tag_archiver/errors")

@@ -62,6 +62,7 @@ def test_every_canned_query_answers(crawled):
         "articles_under_tag",
         "takeaways_mentioning",
         "articles_per_month",
+        "changed_in_last_run",
     }
     for name in queries:
         response = get(crawled, f"/{name}.json?q=x&tag=x&phrase=x")

@@ -1,19 +1,3 @@
-CREATE TABLE "captures" (
-   "id" INTEGER PRIMARY KEY,
-   "url" TEXT NOT NULL,
-   "status" INTEGER NOT NULL,
-   "fetched_at" TEXT NOT NULL,
-   "content_type" TEXT,
-   "warc_file" TEXT NOT NULL,
-   "warc_offset" INTEGER NOT NULL,
-   "warc_length" INTEGER NOT NULL,
-   "warc_record_id" TEXT NOT NULL,
-   "payload_digest" TEXT
-);
-CREATE UNIQUE INDEX "idx_captures_warc_record_id"
-    ON "captures" ("warc_record_id");
-CREATE INDEX "idx_captures_url"
-    ON "captures" ("url");
 CREATE TABLE "articles" (
    "id" INTEGER PRIMARY KEY,
    "url" TEXT NOT NULL,
@@ -30,7 +14,7 @@ CREATE TABLE "articles" (
    "extractor_version" TEXT NOT NULL,
    "first_seen" TEXT NOT NULL,
    "last_seen" TEXT NOT NULL
-);
+, "gone_at" TEXT);
 CREATE UNIQUE INDEX "idx_articles_url"
     ON "articles" ("url");
 CREATE INDEX "idx_articles_published"
@@ -164,3 +148,52 @@ CREATE VIEW "tag_stats" AS SELECT t.id, t.name, t.slug, t.url, count(l.article_i
   min(a.published) AS first_published, max(a.published) AS last_published
 FROM tags t LEFT JOIN article_tags l ON l.tag_id = t.id LEFT JOIN articles a ON a.id = l.article_id
 GROUP BY t.id;
+CREATE TABLE "runs" (
+   "id" INTEGER PRIMARY KEY,
+   "started_at" TEXT NOT NULL,
+   "finished_at" TEXT,
+   "status" TEXT NOT NULL,
+   "site" TEXT NOT NULL,
+   "tags" TEXT,
+   "options" TEXT,
+   "pages_fetched" INTEGER,
+   "articles_new" INTEGER,
+   "articles_changed" INTEGER,
+   "articles_unchanged" INTEGER,
+   "errors" INTEGER,
+   "warc_files" TEXT,
+   "software_version" TEXT NOT NULL,
+   "failure" TEXT
+);
+CREATE TABLE "captures" (
+   "id" INTEGER PRIMARY KEY,
+   "url" TEXT NOT NULL,
+   "status" INTEGER NOT NULL,
+   "fetched_at" TEXT NOT NULL,
+   "content_type" TEXT,
+   "warc_file" TEXT NOT NULL,
+   "warc_offset" INTEGER NOT NULL,
+   "warc_length" INTEGER NOT NULL,
+   "warc_record_id" TEXT NOT NULL,
+   "payload_digest" TEXT,
+   "run_id" INTEGER REFERENCES "runs"("id"),
+   "revisit_of" INTEGER REFERENCES "captures"("id")
+, "warc_date" TEXT, "etag" TEXT, "last_modified" TEXT);
+CREATE UNIQUE INDEX "idx_captures_warc_record_id"
+    ON "captures" ("warc_record_id");
+CREATE INDEX "idx_captures_url"
+    ON "captures" ("url");
+CREATE INDEX "idx_captures_payload_digest"
+    ON "captures" ("payload_digest");
+CREATE TABLE "article_versions" (
+   "id" INTEGER PRIMARY KEY,
+   "article_id" INTEGER NOT NULL REFERENCES "articles"("id"),
+   "content_sha256" TEXT,
+   "title" TEXT,
+   "content_text" TEXT,
+   "first_seen" TEXT NOT NULL,
+   "last_seen" TEXT NOT NULL,
+   "capture_id" INTEGER REFERENCES "captures"("id")
+);
+CREATE INDEX "idx_article_versions_article_id"
+    ON "article_versions" ("article_id");
