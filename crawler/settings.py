@@ -45,6 +45,8 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0  # default 1.0 (stated because politeness 
 # --- robustness ----------------------------------------------------------------------------
 DOWNLOAD_TIMEOUT = 30  # default 180: a stalled server should fail a page, not the night
 RETRY_TIMES = 3  # default 2: WordPress on shared hosting throws the odd 502/503
+# Longest Retry-After (429/503) we wait for before retrying; longer asks fail the page.
+TAG_ARCHIVER_RETRY_AFTER_MAX = 300.0
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # default 1 GiB: a tag page is ~100 KB; bombs stop here
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024  # default 32 MiB
 REDIRECT_MAX_TIMES = 5  # default 20: WordPress canonical redirects take one hop
@@ -56,6 +58,8 @@ HTTPERROR_ALLOWED_CODES = [304, 404, 410]  # default []
 DOWNLOADER_MIDDLEWARES = {
     # Right after Scrapy's RobotsTxtMiddleware (100), which fails open; see its docstring.
     "crawler.middlewares.RobotsFailClosed": 101,
+    # Just above RetryMiddleware (550): waits as Retry-After asks, then Scrapy retries.
+    "crawler.middlewares.RetryAfter": 551,
     # Closest to the network, so it archives bytes before decompression, redirects and retries
     # change them (HttpCompression 590, Redirect 600, Retry 550); below HttpCache (900)
     # it would also see cache hits, which it skips.

@@ -64,11 +64,12 @@ def check_warc_file(path: Path) -> None:
 def check_provenance(db: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(db)
     warc_dir = db.with_name(f"{db.stem}-warc")
-    for name, offset, record_id, url in conn.execute(
-        "SELECT warc_file, warc_offset, warc_record_id, url FROM captures"
+    for name, offset, record_id, url, revisit_of in conn.execute(
+        "SELECT warc_file, warc_offset, warc_record_id, url, revisit_of FROM captures"
     ):
         assert not name.endswith(".open")
-        assert record_at(warc_dir, name, offset) == ("response", record_id, url)
+        kind = "revisit" if revisit_of else "response"
+        assert record_at(warc_dir, name, offset) == (kind, record_id, url)
     orphans = conn.execute(
         "SELECT count(*) FROM articles a LEFT JOIN captures c ON c.id = a.capture_id WHERE c.id IS NULL"
     ).fetchone()[0]
