@@ -20,13 +20,33 @@ from crawler.run import CrawlOptions, CrawlResult, ExitCode, run_crawl
 DEMO_TAGS = ("ai-scaling", "scaling-laws")
 
 
+def db_option(default: str = "tag-archiver.db", help: str = "The SQLite database."):
+    return click.option(
+        "--db",
+        default=default,
+        show_default=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=help,
+    )
+
+
+def _existing_database(db: Path) -> None:
+    """Commands that read a database: a clear message for a missing, empty or foreign one."""
+    from archive.browse import check_database
+
+    try:
+        check_database(db)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tag-archiver")
 def main() -> None:
     """Crawl a WordPress blog's tag archives into a queryable SQLite archive."""
 
 
-def _finish(result: CrawlResult, db: str, stats_json: str | None = None) -> None:
+def _finish(result: CrawlResult, db: Path, stats_json: str | None = None) -> None:
     if stats_json:
         Path(stats_json).write_text(json.dumps(result.stats, indent=1, sort_keys=True, default=str))
     stream = sys.stderr if result.failure else sys.stdout
@@ -35,7 +55,7 @@ def _finish(result: CrawlResult, db: str, stats_json: str | None = None) -> None
     sys.exit(int(result.exit_code))
 
 
-def _check_db(db: str) -> None:
+def _check_db(db: Path) -> None:
     """Refuse a database we cannot write before spending a crawl on it."""
     try:
         Store(db).close()
@@ -57,13 +77,7 @@ def _check_db(db: str) -> None:
     is_flag=True,
     help="Discover every tag from the site (wp-sitemap.xml, else tag links).",
 )
-@click.option(
-    "--db",
-    default="tag-archiver.db",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="SQLite database to write.",
-)
+@db_option(help="SQLite database to write.")
 @click.option(
     "--delay",
     type=click.FloatRange(min=0),
@@ -120,7 +134,7 @@ def crawl(
     site_url: str,
     tags: tuple[str, ...],
     all_tags: bool,
-    db: str,
+    db: Path,
     delay: float | None,
     no_articles: bool,
     full: bool,
@@ -156,7 +170,7 @@ def crawl(
         site=site_url,
         tags=list(tags),
         all_tags=all_tags,
-        db=db,
+        db=str(db),
         delay=delay,
         articles=not no_articles,
         full=full,
@@ -180,20 +194,14 @@ def crawl(
 
 
 @main.command()
-@click.option(
-    "--db",
-    default="tag-archiver-demo.db",
-    show_default=True,
-    type=click.Path(dir_okay=False),
-    help="SQLite database to write.",
-)
+@db_option("tag-archiver-demo.db", help="SQLite database to write.")
 @click.option(
     "--port",
     default=0,
     type=click.IntRange(0, 65535),
     help="Port for the demo site on 127.0.0.1 (default: any free one).",
 )
-def demo(db: str, port: int) -> None:
+def demo(db: Path, port: int) -> None:
     """Serve the bundled WordPress snapshot on 127.0.0.1 and crawl it into --db.
 
     The snapshot is a real WordPress 6.1 rendering (Twenty Twenty-Three theme) of the pjfp.com
@@ -206,7 +214,7 @@ def demo(db: str, port: int) -> None:
         click.echo(f"demo site: {server.origin}/ (a WordPress snapshot, served on loopback)")
         result = run_crawl(
             CrawlOptions(
-                site=server.origin, tags=list(DEMO_TAGS), db=db, delay=0, log_level="WARNING"
+                site=server.origin, tags=list(DEMO_TAGS), db=str(db), delay=0, log_level="WARNING"
             )
         )
     click.echo(f"tag-archiver: {result.summary()}")
@@ -300,12 +308,7 @@ def pack(db: Path, warc_dir: Path | None, out: Path, title: str | None) -> None:
 
 
 @main.command()
-@click.option(
-    "--db",
-    default="tag-archiver.db",
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-)
+@db_option()
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
     "--replay-url",
@@ -323,12 +326,9 @@ def serve(db: Path, port: int, replay_url: str | None) -> None:
 
     import uvicorn
 
-    from archive.browse import check_database, make_datasette
+    from archive.browse import make_datasette
 
-    try:
-        check_database(db)
-    except ArchiveError as exc:
-        raise click.ClickException(str(exc)) from exc
+    _existing_database(db)
     datasette = make_datasette(db, replay_url)
     asyncio.run(datasette.invoke_startup())
     click.echo(f"serving {db} at http://127.0.0.1:{port}/{db.stem}")
@@ -336,12 +336,7 @@ def serve(db: Path, port: int, replay_url: str | None) -> None:
 
 
 @main.command()
-@click.option(
-    "--db",
-    default="tag-archiver.db",
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-)
+@db_option()
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
 )
@@ -354,34 +349,20 @@ def serve(db: Path, port: int, replay_url: str | None) -> None:
 )
 def export(db: Path, fmt: str, tag: str | None, out) -> None:
     """Write one record per article, with its tags, categories and sections (JSON lines or CSV)."""
-    from archive.browse import check_database
     from archive.export import article_records, write_csv, write_jsonl
 
-    try:
-        check_database(db)
-    except ArchiveError as exc:
-        raise click.ClickException(str(exc)) from exc
+    _existing_database(db)
     write = write_jsonl if fmt == "jsonl" else write_csv
     count = write(article_records(db, tag), out)
     click.echo(f"{count} articles exported", err=True)
 
 
 @main.command()
-@click.option(
-    "--db",
-    default="tag-archiver.db",
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-)
+@db_option()
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1))
 def runs(db: Path, limit: int) -> None:
     """List the most recent crawl runs: when, how they ended, what they found."""
-    from archive.browse import check_database
-
-    try:
-        check_database(db)
-    except ArchiveError as exc:
-        raise click.ClickException(str(exc)) from exc
+    _existing_database(db)
     database = sqlite_utils.Database(db)
     rows = list(
         database.query(

@@ -16,10 +16,6 @@ def classes(element: HtmlElement) -> list[str]:
     return (element.get("class") or "").split()
 
 
-def has_class(element: HtmlElement, name: str) -> bool:
-    return name in classes(element)
-
-
 def class_xpath(name: str) -> str:
     """An XPath predicate true for elements that have the CSS class `name`."""
     return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
