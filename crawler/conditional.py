@@ -8,7 +8,7 @@ Off with --full (TAG_ARCHIVER_FULL), which refetches everything whole.
 
 from __future__ import annotations
 
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
@@ -28,10 +28,16 @@ class ConditionalRequests:
             raise NotConfigured("TAG_ARCHIVER_DB is not set")
         self.crawler = crawler
         self.store: Store | None = None
+        crawler.signals.connect(self.closed, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ConditionalRequests:
         return cls(crawler)
+
+    def closed(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
 
     def process_request(self, request: Request) -> None:
         if request.method != "GET" or CONDITIONAL in request.meta:
