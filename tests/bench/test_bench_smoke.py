@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,12 +29,9 @@ def test_benchmark_smoke():
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
-    rows = {
-        line.split()[0]: line.split()
-        for line in lines
-        if line.startswith(("tag-archiver ", "wget ", "plain "))
-    }
-    assert set(rows) == {"tag-archiver", "plain", "wget"}
+    table = re.compile(r"^(tag-archiver|plain scrapy|wget)\s+[\d.]+\s")
+    rows = {m.group(1): line.split() for line in lines if (m := table.match(line))}
+    assert set(rows) == {"tag-archiver", "plain scrapy", "wget"}
     assert all(row[-1] == "0" for row in rows.values()), result.stdout  # every tool succeeded
     assert "re-extraction from WARC" in result.stdout and "exit 0" in result.stdout
     assert "FTS query latency" in result.stdout
