@@ -126,20 +126,20 @@ class Store:
         article_id = self.db["articles"].insert(row).last_pk
         if article.content is not None:
             self._write_parts(article_id, article.content)
-        self._new_version(article_id, seen_at)
+        self._new_version(article_id, row, seen_at)
         return article_id
 
-    def _new_version(self, article_id: int, seen_at: str) -> None:
-        row = self.db["articles"].get(article_id)
+    def _new_version(self, article_id: int, current: dict, seen_at: str) -> None:
+        """`current`: the article's columns as just written (no need to read them back)."""
         self.db["article_versions"].insert(
             {
                 "article_id": article_id,
-                "content_sha256": row["content_sha256"],
-                "title": row["title"],
-                "content_text": row["content_text"],
+                "content_sha256": current["content_sha256"],
+                "title": current["title"],
+                "content_text": current["content_text"],
                 "first_seen": seen_at,
                 "last_seen": seen_at,
-                "capture_id": row["capture_id"],
+                "capture_id": current["capture_id"],
             }
         )
 
@@ -178,7 +178,7 @@ class Store:
         changed = content_changed or "title" in updates
         if changed:
             # An edit: the old version stays in article_versions; this is the new one.
-            self._new_version(row["id"], seen_at)
+            self._new_version(row["id"], {**row, **updates}, seen_at)
         else:
             self.db.execute(
                 "UPDATE article_versions SET last_seen = ? WHERE id = "
