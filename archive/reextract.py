@@ -34,8 +34,7 @@ def iso_seconds(moment: datetime) -> str:
 def reextract(warc_files: Iterable[Path], db_path: Path) -> Counter:
     """Returns counts: responses, pages extracted, articles, unreadable pages."""
     counts: Counter = Counter()
-    store = Store(db_path)
-    try:
+    with Store(db_path) as store:
         for path in sorted(Path(p) for p in warc_files):
             with open(path, "rb") as handle:
                 iterator = ArchiveIterator(handle)
@@ -44,8 +43,6 @@ def reextract(warc_files: Iterable[Path], db_path: Path) -> Counter:
                         continue
                     counts["responses"] += 1
                     _one(store, path, iterator, record, counts)
-    finally:
-        store.close()
     return counts
 
 

@@ -65,8 +65,7 @@ class RunRecorder:
                 stop_crawl(self.crawler, "locked")
                 return
         started = utc_now()
-        store = Store(self.db)
-        try:
+        with Store(self.db) as store:
             self.run_id = store.start_run(
                 started_at=started,
                 site=getattr(spider, "site", None) or "",
@@ -81,8 +80,6 @@ class RunRecorder:
                 ),
                 software_version=__version__,
             )
-        finally:
-            store.close()
         stats.set_value(RUN_ID, self.run_id)
         stats.set_value(RUN_STARTED, started)
 
@@ -92,8 +89,7 @@ class RunRecorder:
                 return
             stats = self.crawler.stats.get_stats()
             exceptions = sum(v for k, v in stats.items() if k.startswith("spider_exceptions/"))
-            store = Store(self.db)
-            try:
+            with Store(self.db) as store:
                 store.finish_run(
                     self.run_id,
                     finished_at=utc_now(),
@@ -106,8 +102,6 @@ class RunRecorder:
                     warc_files=json.dumps(stats.get("warc/files", [])),
                     failure=stats.get("tag_archiver/failure"),
                 )
-            finally:
-                store.close()
         finally:
             if self.lock is not None:
                 self.lock.release()

@@ -95,16 +95,13 @@ class TagArchiveSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         db = self.crawler.settings.get("TAG_ARCHIVER_DB")
         if db and not self.full:
-            store = Store(db)
-            try:
+            with Store(db) as store:
                 self.known = store.known_articles()
                 run_id = self.crawler.stats.get_value(RUN_ID)
                 if self.known and not store.previous_run_finished(run_id):
                     # What an interrupted run did not reach may sit on any page.
                     logger.warning("the previous run did not finish: walking every page")
                     self.full = True
-            finally:
-                store.close()
         self.full = self.full or self.crawler.settings.getbool("TAG_ARCHIVER_FULL")
         self.crawler.signals.connect(self.idle, signal=signals.spider_idle)
         for tag in self.tag_args:
@@ -307,16 +304,13 @@ class TagArchiveSpider(scrapy.Spider):
         if self.verified or not self.fetch_articles or not self.walked:
             return
         self.verified = True
-        store = Store(self.crawler.settings.get("TAG_ARCHIVER_DB"))
-        try:
+        with Store(self.crawler.settings.get("TAG_ARCHIVER_DB")) as store:
             missing = {
                 url
                 for slug, oldest in self.walked.values()
                 for url in store.articles_under(slug, since=oldest)
                 if url not in self.listed
             }
-        finally:
-            store.close()
         for url in sorted(missing):
             self.crawler.stats.inc_value("tag_archiver/articles/missing_from_tag")
             request = scrapy.Request(url, callback=self.parse_article, errback=self.failed)
