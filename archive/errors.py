@@ -15,6 +15,10 @@ class ExtractionError(ArchiveError):
         super().__init__(message)
         self.reason = reason
 
+    def __reduce__(self):
+        # It crosses from extraction worker processes by pickle, which replays __init__.
+        return (type(self), (self.reason, str(self)))
+
 
 class StoreError(ArchiveError):
     """The SQLite store cannot be opened or written as asked."""

@@ -15,7 +15,8 @@ content was extracted from. That capture's row is committed before the article's
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -25,10 +26,20 @@ import sqlite_utils
 from archive.errors import StoreError
 from archive.extract import EXTRACTOR_VERSION
 from archive.records import Content, Observed, Source, Term
-from archive.schema import TERM_TABLES, ensure_schema
+from archive.schema import SEARCHED, TERM_TABLES, ensure_schema
 from archive.warc.files import RecordLocation
 
 METADATA_FIELDS = ("wp_post_id", "title", "published", "author")
+# What merging an observation into a stored article needs (not the stored HTML or text).
+_ARTICLE_COLUMNS = (
+    "id",
+    *METADATA_FIELDS,
+    "content_sha256",
+    "record_source",
+    "capture_id",
+    "gone_at",
+)
+_SELECT_ARTICLE = f"SELECT {', '.join(_ARTICLE_COLUMNS)} FROM articles WHERE url = ?"
 
 
 class Outcome(StrEnum):
@@ -45,11 +56,20 @@ class Saved:
 
 
 class Store:
-    def __init__(self, path: str | Path) -> None:
+    """`durable`: every commit survives power loss too (fsync per commit). Without it a
+    commit survives a crash of the process, and a power cut can lose the last few; WAL
+    keeps the database consistent either way."""
+
+    def __init__(self, path: str | Path, *, durable: bool = False) -> None:
         try:
             self.db = sqlite_utils.Database(path)
+            self.conn = self.db.conn
+            self._terms: dict[tuple[str, str], tuple[int, str | None, str | None]] = {}
+            self._indexed: dict[str, int] = {}
+            self._bulk = False
             # WAL: readers (Datasette, a researcher's notebook) never block the crawl's writes.
             self.db.enable_wal()
+            self.db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA busy_timeout = 10000")
             ensure_schema(self.db)
@@ -93,7 +113,7 @@ class Store:
         }
         try:
             with self.db.atomic():
-                return self.db["captures"].insert(row).last_pk
+                return self._insert_row("captures", row)
         except sqlite3.Error as exc:
             raise StoreError(f"writing to the database failed: {_explain(exc)}") from exc
 
@@ -101,18 +121,69 @@ class Store:
         """Write a batch in one transaction: all of it is committed, or none of it."""
         try:
             with self.db.atomic():
-                return [self._save_one(observed, seen_at) for observed in batch]
+                if not self._bulk:
+                    self._indexed = self._last_rowids()
+                saved = [self._save_one(observed, seen_at) for observed in batch]
+                if not self._bulk:
+                    self._index_new_rows()
+                return saved
         except sqlite3.Error as exc:
+            self._terms.clear()  # ids cached inside the rolled-back transaction are void
             raise StoreError(f"writing to the database failed: {_explain(exc)}") from exc
+
+    # The write path runs per article and per part, thousands of times a crawl: it uses
+    # prepared statements on the connection directly. sqlite-utils' Table.insert() reads the
+    # table's columns (PRAGMA table_info) on every call, which cost more than the inserts.
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """One transaction around many batches (re-extraction), their new rows indexed once
+        at its end: FTS5 writes out what it holds at every savepoint, so indexing batch by
+        batch inside one transaction cost as much as committing each."""
+        try:
+            with self.db.atomic():
+                self._bulk = True
+                self._indexed = self._last_rowids()
+                yield
+                self._index_new_rows()
+        except sqlite3.Error as exc:
+            self._terms.clear()
+            raise StoreError(f"writing to the database failed: {_explain(exc)}") from exc
+        finally:
+            self._bulk = False
+
+    # --- the search index -------------------------------------------------------------------
+    # New articles and sections are indexed once per batch, by one INSERT ... SELECT per
+    # table: row by row (a trigger per insert) cost as much as everything else stored.
+    # Invariant within a batch: rows up to self._indexed[table] are in the index, rows above
+    # it are not yet. The delete and update triggers act on indexed rows only, so every path
+    # that may delete or re-index a row first indexes what is pending.
+
+    def _last_rowids(self) -> dict[str, int]:
+        return {
+            table: self.conn.execute(f"SELECT coalesce(max(rowid), 0) FROM [{table}]").fetchone()[0]
+            for table in SEARCHED
+        }
+
+    def _index_new_rows(self) -> None:
+        for table, columns in SEARCHED.items():
+            names = ", ".join(f"[{c}]" for c in columns)
+            self.conn.execute(
+                f"INSERT INTO [{table}_fts] (rowid, {names}) "
+                f"SELECT rowid, {names} FROM [{table}] WHERE rowid > ?",
+                [self._indexed[table]],
+            )
+        self._indexed = self._last_rowids()
 
     def _save_one(self, observed: Observed, seen_at: str) -> Saved:
         article = observed.article
-        rows = list(self.db["articles"].rows_where("url = ?", [article.url], limit=1))
-        if not rows:
+        row = self.conn.execute(_SELECT_ARTICLE, [article.url]).fetchone()
+        if row is None:
             article_id = self._insert(observed, seen_at)
             outcome = Outcome.NEW
         else:
-            article_id, outcome = self._merge(rows[0], observed, seen_at)
+            stored = dict(zip(_ARTICLE_COLUMNS, row, strict=True))
+            article_id, outcome = self._merge(stored, observed, seen_at)
         for taxonomy, terms in (("tag", article.tags), ("category", article.categories)):
             self._link_terms(article_id, taxonomy, terms, seen_at)
         return Saved(article.url, article_id, outcome)
@@ -129,27 +200,37 @@ class Store:
             "first_seen": seen_at,
             "last_seen": seen_at,
         }
-        article_id = self.db["articles"].insert(row).last_pk
+        article_id = self._insert_row("articles", row)
         if article.content is not None:
             self._write_parts(article_id, article.content)
         self._new_version(article_id, row, seen_at)
         return article_id
 
+    def _insert_row(self, table: str, row: dict) -> int:
+        """`table` and the keys of `row` are this module's own names, never input."""
+        columns = ", ".join(row)
+        marks = ", ".join("?" * len(row))
+        sql = f"INSERT INTO [{table}] ({columns}) VALUES ({marks})"
+        return self.conn.execute(sql, list(row.values())).lastrowid
+
     def _new_version(self, article_id: int, current: dict, seen_at: str) -> None:
         """`current`: the article's columns as just written (no need to read them back)."""
-        self.db["article_versions"].insert(
-            {
-                "article_id": article_id,
-                "content_sha256": current["content_sha256"],
-                "title": current["title"],
-                "content_text": current["content_text"],
-                "first_seen": seen_at,
-                "last_seen": seen_at,
-                "capture_id": current["capture_id"],
-            }
+        self.conn.execute(
+            "INSERT INTO article_versions (article_id, content_sha256, title, content_text, "
+            "first_seen, last_seen, capture_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                article_id,
+                current["content_sha256"],
+                current["title"],
+                current["content_text"],
+                seen_at,
+                seen_at,
+                current["capture_id"],
+            ],
         )
 
     def _merge(self, row: dict, observed: Observed, seen_at: str) -> tuple[int, Outcome]:
+        self._index_new_rows()  # the update may re-index this row; it must be in the index
         article = observed.article
         authoritative = article.source is Source.SINGLE or row["record_source"] == Source.ARCHIVE
         updates: dict = {"last_seen": seen_at}
@@ -180,13 +261,21 @@ class Store:
             updates["extractor_version"] = EXTRACTOR_VERSION
         if row.get("gone_at"):
             updates["gone_at"] = None  # it answers again
-        self.db["articles"].update(row["id"], updates)
+        assignments = ", ".join(f"{name} = ?" for name in updates)
+        self.conn.execute(
+            f"UPDATE articles SET {assignments} WHERE id = ?", [*updates.values(), row["id"]]
+        )
         changed = content_changed or "title" in updates
         if changed:
             # An edit: the old version stays in article_versions; this is the new one.
-            self._new_version(row["id"], {**row, **updates}, seen_at)
+            current = {**row, **updates}
+            if "content_text" not in current:
+                current["content_text"] = self.conn.execute(
+                    "SELECT content_text FROM articles WHERE id = ?", [row["id"]]
+                ).fetchone()[0]
+            self._new_version(row["id"], current, seen_at)
         else:
-            self.db.execute(
+            self.conn.execute(
                 "UPDATE article_versions SET last_seen = ? WHERE id = "
                 "(SELECT max(id) FROM article_versions WHERE article_id = ?)",
                 [seen_at, row["id"]],
@@ -265,63 +354,81 @@ class Store:
         self, article_id: int, taxonomy: str, terms: Iterable[Term], seen_at: str
     ) -> None:
         table, link_table, key = TERM_TABLES[taxonomy]
+        links = []
         for term in terms:
-            existing = list(self.db[table].rows_where("slug = ?", [term.slug], limit=1))
-            if existing:
-                term_id = existing[0]["id"]
-                known = {"name": term.name, "url": term.url}
-                updates = {k: v for k, v in known.items() if v is not None and v != existing[0][k]}
-                if updates:
-                    self.db[table].update(term_id, updates)
-            else:
-                term_id = (
-                    self.db[table]
-                    .insert({"slug": term.slug, "name": term.name, "url": term.url})
-                    .last_pk
+            links.append((article_id, self._term_id(taxonomy, table, term), seen_at, seen_at))
+        self.conn.executemany(
+            f"INSERT INTO [{link_table}] (article_id, [{key}], first_seen, last_seen) "
+            f"VALUES (?, ?, ?, ?) ON CONFLICT (article_id, [{key}]) "
+            "DO UPDATE SET last_seen = excluded.last_seen",
+            links,
+        )
+
+    def _term_id(self, taxonomy: str, table: str, term: Term) -> int:
+        """The term's row id; its name and URL are filled in or corrected when `term` knows
+        them. A crawl sees the same few terms on every page: they are cached per store."""
+        cached = self._terms.get((taxonomy, term.slug))
+        if cached is None:
+            found = self.conn.execute(
+                f"SELECT id, name, url FROM [{table}] WHERE slug = ?", [term.slug]
+            ).fetchone()
+            if found is None:
+                found = (
+                    self._insert_row(
+                        table, {"slug": term.slug, "name": term.name, "url": term.url}
+                    ),
+                    term.name,
+                    term.url,
                 )
-            self.db.execute(
-                f"INSERT INTO [{link_table}] (article_id, [{key}], first_seen, last_seen) "
-                f"VALUES (?, ?, ?, ?) ON CONFLICT (article_id, [{key}]) "
-                "DO UPDATE SET last_seen = excluded.last_seen",
-                [article_id, term_id, seen_at, seen_at],
+            cached = found
+        term_id, name, url = cached
+        updates = {
+            k: v
+            for k, v in (("name", term.name), ("url", term.url))
+            if v is not None and v != (name if k == "name" else url)
+        }
+        if updates:
+            assignments = ", ".join(f"{k} = ?" for k in updates)
+            self.conn.execute(
+                f"UPDATE [{table}] SET {assignments} WHERE id = ?", [*updates.values(), term_id]
             )
+            name, url = updates.get("name", name), updates.get("url", url)
+        self._terms[(taxonomy, term.slug)] = (term_id, name, url)
+        return term_id
 
     def _write_parts(self, article_id: int, content: Content) -> None:
+        items = []
         for section in content.sections:
-            section_id = (
-                self.db["sections"]
-                .insert(
-                    {
-                        "article_id": article_id,
-                        "position": section.position,
-                        "heading": section.heading,
-                        "level": section.level,
-                        "text": section.text,
-                    }
-                )
-                .last_pk
-            )
-            self.db["section_items"].insert_all(
-                {"section_id": section_id, "position": i.position, "depth": i.depth, "text": i.text}
-                for i in section.items
-            )
-        self.db["images"].insert_all(
-            {"article_id": article_id, "position": n, "src": image.src, "alt": image.alt}
-            for n, image in enumerate(content.images)
+            section_id = self.conn.execute(
+                "INSERT INTO sections (article_id, position, heading, level, text) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [article_id, section.position, section.heading, section.level, section.text],
+            ).lastrowid
+            items.extend((section_id, i.position, i.depth, i.text) for i in section.items)
+        self.conn.executemany(
+            "INSERT INTO section_items (section_id, position, depth, text) VALUES (?, ?, ?, ?)",
+            items,
         )
-        self.db["links"].insert_all(
-            {"article_id": article_id, "position": n, "url": link.url, "text": link.text}
-            for n, link in enumerate(content.links)
+        self.conn.executemany(
+            "INSERT INTO images (article_id, position, src, alt) VALUES (?, ?, ?, ?)",
+            [(article_id, n, image.src, image.alt) for n, image in enumerate(content.images)],
+        )
+        self.conn.executemany(
+            "INSERT INTO links (article_id, position, url, text) VALUES (?, ?, ?, ?)",
+            [(article_id, n, link.url, link.text) for n, link in enumerate(content.links)],
         )
 
     def _delete_parts(self, article_id: int) -> None:
-        self.db.execute(
+        """Only after _index_new_rows(): the delete trigger removes rows from the index."""
+        self.conn.execute(
             "DELETE FROM section_items WHERE section_id IN "
             "(SELECT id FROM sections WHERE article_id = ?)",
             [article_id],
         )
         for table in ("sections", "images", "links"):
-            self.db.execute(f"DELETE FROM [{table}] WHERE article_id = ?", [article_id])
+            self.conn.execute(f"DELETE FROM [{table}] WHERE article_id = ?", [article_id])
+        # SQLite reuses the rowids of deleted rows at the top: the mark comes down with them.
+        self._indexed = self._last_rowids()
 
 
 def _content_columns(content: Content | None) -> dict:

@@ -65,7 +65,7 @@ class WarcCaptureMiddleware:
             self.directory,
             prefix=settings.get("TAG_ARCHIVER_WARC_PREFIX"),
             max_size=settings.getint("TAG_ARCHIVER_WARC_MAX_SIZE"),
-            fsync=settings.getbool("TAG_ARCHIVER_WARC_FSYNC"),
+            fsync=settings.getbool("TAG_ARCHIVER_FSYNC"),
             warcinfo={
                 "software": f"tag-archiver/{__version__} (Scrapy)",
                 "format": "WARC File Format 1.1",
@@ -92,7 +92,7 @@ class WarcCaptureMiddleware:
         for name, _kept, cut in repair_open_files(self.directory):
             self.crawler.stats.inc_value("warc/repaired_files")
             logger.warning("a crash left %s open: cut %d bytes after its last record", name, cut)
-        self.store = Store(self.db_path)
+        self.store = Store(self.db_path, durable=self.writer.fsync)
 
     def closed(self) -> None:
         try:

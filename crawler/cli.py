@@ -5,17 +5,22 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import sqlite_utils
 
 from archive.errors import ArchiveError, StoreError
 from archive.lock import RunLock, RunLocked
-from archive.pack import pack as pack_wacz
 from archive.reextract import reextract as reextract_warcs
 from archive.store import Store
 from archive.warc.files import default_warc_dir, repair_open_files
-from crawler.run import CrawlOptions, CrawlResult, ExitCode, run_crawl
+
+if TYPE_CHECKING:
+    from crawler.run import CrawlResult
+
+# Scrapy (crawl, demo) and the WACZ packer (pack) are imported by the commands that use them:
+# together they take seconds to import, which every other command would pay at start.
 
 DEMO_TAGS = ("ai-scaling", "scaling-laws")
 
@@ -155,6 +160,8 @@ def crawl(
     2 bad command line; 3 done, but some pages could not be fetched or read; 4 another run
     holds the database; 5 interrupted by SIGINT/SIGTERM.
     """  # fmt: skip
+    from crawler.run import CrawlOptions, ExitCode, run_crawl
+
     if not tags and not all_tags:
         raise click.UsageError("name at least one --tag, or give --all-tags")
     extra: dict[str, object] = {"TAG_ARCHIVER_WARC_MAX_SIZE": warc_max_size}
@@ -207,6 +214,7 @@ def demo(db: Path, port: int) -> None:
     The snapshot is a real WordPress 6.1 rendering (Twenty Twenty-Three theme) of the pjfp.com
     seed articles under the tags "AI scaling" and "scaling laws".
     """
+    from crawler.run import CrawlOptions, ExitCode, run_crawl
     from crawler.snapshot import serve_snapshot
 
     _check_db(db)
@@ -265,10 +273,15 @@ def warc_repair(warc_dir: Path) -> None:
 @click.argument(
     "warcs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-def reextract(db: Path, warcs: tuple[Path, ...]) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    help="Extraction processes (default: one per core but one; 0: extract in this process).",
+)
+def reextract(db: Path, warcs: tuple[Path, ...], workers: int | None) -> None:
     """Rebuild a database from WARC files alone, with the current extractor."""
     try:
-        counts = reextract_warcs(warcs, db)
+        counts = reextract_warcs(warcs, db, workers=workers)
     except ArchiveError as exc:
         raise click.ClickException(str(exc)) from exc
     pages = counts["pages/tag_archive"] + counts["pages/single"]
@@ -300,6 +313,8 @@ def reextract(db: Path, warcs: tuple[Path, ...]) -> None:
 @click.option("--title", help="Title shown by ReplayWeb.page.")
 def pack(db: Path, warc_dir: Path | None, out: Path, title: str | None) -> None:
     """Package the crawl's WARCs as a WACZ, with a CDXJ index and a page list."""
+    from archive.pack import pack as pack_wacz
+
     try:
         listed = pack_wacz(db, warc_dir or default_warc_dir(db), out, title)
     except ArchiveError as exc:

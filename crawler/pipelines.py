@@ -34,6 +34,7 @@ class StorePipeline:
         if not self.path:
             raise NotConfigured("TAG_ARCHIVER_DB is not set")
         self.batch_size = max(1, settings.getint("TAG_ARCHIVER_BATCH_SIZE"))
+        self.durable = settings.getbool("TAG_ARCHIVER_FSYNC")
         self.store: Store | None = None
         self.pending: list[Observed] = []
         self.outcomes: dict[str, Outcome] = {}
@@ -46,7 +47,7 @@ class StorePipeline:
 
     def open_spider(self) -> None:
         try:
-            self.store = Store(self.path)
+            self.store = Store(self.path, durable=self.durable)
         except StoreError as exc:
             self.crawler.stats.set_value("tag_archiver/failure", str(exc))
             raise CloseSpider(f"store: {exc}") from exc

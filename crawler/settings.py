@@ -23,12 +23,16 @@ TAG_ARCHIVER_PROGRESS_INTERVAL = 10.0
 TAG_ARCHIVER_WARC_DIR = ""
 TAG_ARCHIVER_WARC_PREFIX = "tag-archiver"
 TAG_ARCHIVER_WARC_MAX_SIZE = 1_000_000_000  # the customary 1 GB per file
-# fsync after every record: survives power loss, not only crashes; slower on spinning disks.
-TAG_ARCHIVER_WARC_FSYNC = False
+# fsync after every WARC record and every database commit: what was archived survives power
+# loss, not only a crash of the crawler; much slower on spinning disks.
+TAG_ARCHIVER_FSYNC = False
 # Walk every page and refetch everything whole (--full); by default runs are incremental.
 TAG_ARCHIVER_FULL = False
 # Send If-None-Match / If-Modified-Since where the site gave validators before.
 TAG_ARCHIVER_CONDITIONAL = True
+# Processes that extract pages beside the crawl; None: one per core but the crawler's own.
+# 0 extracts in the crawler's process.
+TAG_ARCHIVER_EXTRACT_WORKERS = None
 # Set by the CLI, which takes the database lock itself before starting Scrapy.
 TAG_ARCHIVER_LOCK_HELD = False
 
@@ -77,5 +81,7 @@ EXTENSIONS = {
     "crawler.extensions.CrawlProgress": 500,
     "scrapy.extensions.telnet.TelnetConsole": None,  # no open port on a cron host
 }
+# Scrapy's default, stated because the spider awaits extraction workers' asyncio futures.
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 LOG_LEVEL = "INFO"  # default DEBUG: a nightly journal wants a line per event, not per request
 FEED_EXPORT_ENCODING = "utf-8"

@@ -13,26 +13,15 @@ from datetime import datetime
 from lxml.html import HtmlElement
 
 from archive.extract.content import extract_content
-from archive.extract.text import absolute, class_xpath, classes, last_path_segment, squash
+from archive.extract.elements import Elements, has_class, has_rel, links
+from archive.extract.text import absolute, classes, last_path_segment, squash
 from archive.records import Article, Skipped, Source, Term
 
 _POST_ID = re.compile(r"^(?:post|postid)-(\d+)$")
 
-TITLE_XPATH = " | ".join(
-    f".//*[{class_xpath(name)}]" for name in ("wp-block-post-title", "entry-title", "post-title")
-)
-CONTENT_XPATH = " | ".join(
-    f".//*[{class_xpath(name)}]"
-    for name in ("wp-block-post-content", "entry-content", "post-content")
-)
-AUTHOR_XPATH = " | ".join(
-    [
-        f".//*[{class_xpath('wp-block-post-author__name')}]",
-        f".//*[{class_xpath('wp-block-post-author-name')}]",
-        ".//a[contains(concat(' ', @rel, ' '), ' author ')]",
-        f".//*[{class_xpath('author')}]//*[{class_xpath('fn')}]",
-    ]
-)
+TITLE_CLASSES = ("wp-block-post-title", "entry-title", "post-title")
+CONTENT_CLASSES = ("wp-block-post-content", "entry-content", "post-content")
+AUTHOR_CLASSES = ("wp-block-post-author__name", "wp-block-post-author-name")
 # Term link containers: block themes' post-terms block, classic themes' footer spans.
 TAG_CONTAINERS = ("taxonomy-post_tag", "tags-links", "tag-links")
 CATEGORY_CONTAINERS = ("taxonomy-category", "cat-links", "category-links")
@@ -47,23 +36,41 @@ def post_id(element: HtmlElement, *more: HtmlElement) -> int | None:
     return None
 
 
-def _first(element: HtmlElement, xpath: str) -> HtmlElement | None:
-    found = element.xpath(xpath)
-    return found[0] if found else None
-
-
-def author_of(element: HtmlElement) -> str | None:
-    found = _first(element, AUTHOR_XPATH)
+def author_of(element: HtmlElement, elements: Elements | None = None) -> str | None:
+    """The byline: a post-author block, a rel=author link, or an hCard `.author .fn`."""
+    elements = elements or Elements(element)
+    hcard_names = [
+        fn
+        for fn in elements.with_class("fn")
+        if any(has_class(a, "author") for a in _ancestors_below(fn, element))
+    ]
+    found = elements.first(
+        [
+            *elements.with_class(*AUTHOR_CLASSES),
+            *(a for a in elements.tagged("a") if has_rel(a, "author")),
+            *hcard_names,
+        ]
+    )
     return (squash(found.text_content()) or None) if found is not None else None
 
 
-def _published(element: HtmlElement) -> str | None:
-    times = element.xpath(
-        f".//time[@datetime][{class_xpath('published')}] | "
-        f".//*[{class_xpath('wp-block-post-date')}]//time[@datetime] | .//time[@datetime]"
-    )
-    for time in times:
-        value = time.get("datetime", "").strip()
+def _ancestors_below(element: HtmlElement, top: HtmlElement) -> list[HtmlElement]:
+    """`element`'s ancestors up to, not including, `top`."""
+    found = []
+    for ancestor in element.iterancestors():
+        if ancestor is top:
+            break
+        found.append(ancestor)
+    return found
+
+
+def _published(elements: Elements) -> str | None:
+    """The first parseable `time[datetime]`: themes print the publication date first."""
+    for time in elements.tagged("time"):
+        value = time.get("datetime")
+        if value is None:
+            continue
+        value = value.strip()
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
         except ValueError:
@@ -71,11 +78,15 @@ def _published(element: HtmlElement) -> str | None:
     return None
 
 
-def _terms(element: HtmlElement, content: HtmlElement | None, base: str) -> tuple[list, list]:
+def _terms(
+    element: HtmlElement, elements: Elements, content: HtmlElement | None, base: str
+) -> tuple[list, list]:
     """Tags and categories from the element's term links, completed from its classes."""
     tags: dict[str, Term] = {}
     categories: dict[str, Term] = {}
-    for anchor in element.xpath(".//a[@href][contains(concat(' ', @rel, ' '), ' tag ')]"):
+    for anchor in links(elements.tagged("a")):
+        if not has_rel(anchor, "tag"):
+            continue
         if content is not None and any(a is content for a in anchor.iterancestors()):
             continue  # a rel=tag link written into the post body is not a term of the post
         url = absolute(base, anchor.get("href"))
@@ -108,31 +119,36 @@ def extract_article(
 ) -> Article | Skipped:
     """`permalink` is given for single pages (the canonical URL); archive blocks link to it."""
     wp_id = post_id(element)
-    title_el = _first(element, TITLE_XPATH)
+    elements = Elements(element)
+    title_el = elements.first(elements.with_class(*TITLE_CLASSES))
     if permalink is None and title_el is not None:
-        anchor = title_el if title_el.tag == "a" else _first(title_el, ".//a[@href]")
+        anchor = (
+            title_el
+            if title_el.tag == "a"
+            else next((a for a in title_el.iterdescendants("a") if a.get("href") is not None), None)
+        )
         if anchor is not None:
             permalink = absolute(page_url, anchor.get("href"))
     if permalink is None:
-        bookmark = _first(element, ".//a[@href][contains(concat(' ', @rel, ' '), ' bookmark ')]")
+        bookmark = next((a for a in links(elements.tagged("a")) if has_rel(a, "bookmark")), None)
         if bookmark is not None:
             permalink = absolute(page_url, bookmark.get("href"))
     if permalink is None:
         return Skipped(None, wp_id, "no-permalink")
-    if "post-password-required" in classes(element) or element.xpath(
-        f".//form[{class_xpath('post-password-form')}]"
+    if "post-password-required" in classes(element) or any(
+        form.tag == "form" for form in elements.with_class("post-password-form")
     ):
         return Skipped(permalink, wp_id, "password-protected")
 
-    content_el = _first(element, CONTENT_XPATH)
-    tags, categories = _terms(element, content_el, page_url)
+    content_el = elements.first(elements.with_class(*CONTENT_CLASSES))
+    tags, categories = _terms(element, elements, content_el, page_url)
     return Article(
         url=permalink,
         source=source,
         title=squash(title_el.text_content()) if title_el is not None else None,
         wp_post_id=wp_id,
-        published=_published(element),
-        author=author_of(element),
+        published=_published(elements),
+        author=author_of(element, elements),
         tags=tuple(tags),
         categories=tuple(categories),
         content=extract_content(content_el, page_url) if content_el is not None else None,

@@ -8,8 +8,7 @@ from that one stream, so they always agree with each other.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import lxml.html
 from lxml.html import HtmlElement
@@ -18,7 +17,7 @@ from archive.extract.text import absolute, squash
 from archive.records import Content, Image, Link, Section, SectionItem
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-LISTS = {"ul", "ol"}
+LISTS = frozenset({"ul", "ol"})
 # Elements that start a new line of text; anything else is inline.
 BLOCKS = {
     "address", "article", "aside", "blockquote", "dd", "details", "div", "dl", "dt",
@@ -29,77 +28,81 @@ BLOCKS = {
 SKIPPED = {"script", "style", "noscript", "template", "button", "input", "select", "textarea"}
 
 
-@dataclass(frozen=True)
-class _Block:
+class _Block(NamedTuple):
     kind: str  # "heading" | "item" | "text"
     text: str
     level: int = 0  # heading level, or list depth for items
 
 
+# The walk appends to one list instead of yielding: generators nested as deep as the HTML
+# pass every block up through each level, which cost more than the walk itself.
+
+
 def _inline_text(element: HtmlElement, exclude: frozenset[str] = frozenset()) -> str:
     """The text a reader sees in `element`, skipping scripts, forms and `exclude` tags."""
     parts: list[str] = []
-
-    def visit(node: HtmlElement) -> None:
-        parts.append(node.text or "")
-        for child in node:
-            if isinstance(child.tag, str) and child.tag not in SKIPPED and child.tag not in exclude:
-                spaced = child.tag in BLOCKS or child.tag == "br"
-                parts.append(" " if spaced else "")
-                visit(child)
-                parts.append(" " if spaced else "")
-            parts.append(child.tail or "")
-
-    visit(element)
+    _visit_inline(element, exclude, parts)
     return squash("".join(parts))
+
+
+def _visit_inline(node: HtmlElement, exclude: frozenset[str], parts: list[str]) -> None:
+    parts.append(node.text or "")
+    for child in node:
+        tag = child.tag
+        if isinstance(tag, str) and tag not in SKIPPED and tag not in exclude:
+            spaced = tag in BLOCKS or tag == "br"
+            parts.append(" " if spaced else "")
+            _visit_inline(child, exclude, parts)
+            parts.append(" " if spaced else "")
+        parts.append(child.tail or "")
 
 
 def _has_block_child(element: HtmlElement) -> bool:
     return any(isinstance(child.tag, str) and child.tag in BLOCKS for child in element)
 
 
-def _walk(element: HtmlElement, list_depth: int) -> Iterator[_Block]:
-    """Yield the blocks of `element`'s children (its own text included), in order."""
+def _walk(element: HtmlElement, list_depth: int, out: list[_Block]) -> None:
+    """Append the blocks of `element`'s children (its own text included), in order."""
     if element.text and element.text.strip():
-        yield _Block("text", squash(element.text))
+        out.append(_Block("text", squash(element.text)))
     for child in element:
         if isinstance(child.tag, str) and child.tag not in SKIPPED:
-            yield from _block(child, list_depth)
+            _block(child, list_depth, out)
         if child.tail and child.tail.strip():
-            yield _Block("text", squash(child.tail))
+            out.append(_Block("text", squash(child.tail)))
 
 
-def _block(element: HtmlElement, list_depth: int) -> Iterator[_Block]:
+def _block(element: HtmlElement, list_depth: int, out: list[_Block]) -> None:
     tag = element.tag
     if tag in HEADINGS:
         text = _inline_text(element)
         if text:
-            yield _Block("heading", text, HEADINGS[tag])
+            out.append(_Block("heading", text, HEADINGS[tag]))
     elif tag in LISTS:
         for child in element:
             if isinstance(child.tag, str) and child.tag == "li":
-                yield from _list_item(child, list_depth)
+                _list_item(child, list_depth, out)
             elif isinstance(child.tag, str) and child.tag not in SKIPPED:
-                yield from _block(child, list_depth)
+                _block(child, list_depth, out)
     elif tag == "li":  # a stray <li> outside a list
-        yield from _list_item(element, list_depth)
+        _list_item(element, list_depth, out)
     elif _has_block_child(element):
-        yield from _walk(element, list_depth)
+        _walk(element, list_depth, out)
     else:
         text = _inline_text(element)
         if text:
-            yield _Block("text", text)
+            out.append(_Block("text", text))
 
 
-def _list_item(li: HtmlElement, depth: int) -> Iterator[_Block]:
+def _list_item(li: HtmlElement, depth: int, out: list[_Block]) -> None:
     """An item's own text (nested lists excluded), then the items nested in it."""
-    text = _inline_text(li, exclude=frozenset(LISTS))
+    text = _inline_text(li, exclude=LISTS)
     if text:
-        yield _Block("item", text, depth)
+        out.append(_Block("item", text, depth))
     for child in li.iterdescendants("ul", "ol"):
         # only the lists directly nested in this item; deeper ones come through them
         if next(child.iterancestors("li", "ul", "ol")) is li:
-            yield from _block(child, depth + 1)
+            _block(child, depth + 1, out)
 
 
 def _sections(blocks: list[_Block]) -> tuple[Section, ...]:
@@ -133,7 +136,8 @@ def inner_html(element: HtmlElement) -> str:
 
 
 def extract_content(element: HtmlElement, base_url: str) -> Content:
-    blocks = list(_walk(element, 0))
+    blocks: list[_Block] = []
+    _walk(element, 0, blocks)
     text = "\n".join(block.text for block in blocks)
     images = []
     for img in element.iter("img"):

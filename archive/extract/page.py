@@ -14,18 +14,16 @@ from lxml.html import HtmlElement
 
 from archive.extract.article import author_of, extract_article, post_id
 from archive.extract.document import parse_html
+from archive.extract.elements import Elements, has_rel, links
 from archive.extract.pagination import extract_pagination, first_page_url
-from archive.extract.text import absolute, class_xpath, classes, last_path_segment, squash
+from archive.extract.text import absolute, classes, last_path_segment, squash
 from archive.records import Article, Page, PageKind, Skipped, Source, Term
 
 # Bumped whenever extraction output changes, so rows can say which extractor made them.
 EXTRACTOR_VERSION = "1"
 
 # A post in a list: block themes' query loop items, classic themes' post_class() elements.
-POST_BLOCKS = (
-    f"//*[{class_xpath('wp-block-post')}] | //*[{class_xpath('hentry')}] | "
-    f"//*[{class_xpath('type-post')}]"
-)
+POST_BLOCK_CLASSES = ("wp-block-post", "hentry", "type-post")
 
 
 def _outermost(elements: list[HtmlElement]) -> list[HtmlElement]:
@@ -45,7 +43,7 @@ def tag_slug_from_url(url: str) -> str | None:
     return values[0] if values else None
 
 
-def _archive_tag(root: HtmlElement, url: str, body_classes: list[str]) -> Term | None:
+def _archive_tag(elements: Elements, url: str, body_classes: list[str]) -> Term | None:
     slug = tag_slug_from_url(url)
     if slug is None:
         # body_class() prints tag-<slug> then tag-<id>; the first non-numeric one is the slug.
@@ -56,16 +54,16 @@ def _archive_tag(root: HtmlElement, url: str, body_classes: list[str]) -> Term |
         return None
     first = first_page_url(url)
     name = None
-    for anchor in root.xpath("//a[@href][contains(concat(' ', @rel, ' '), ' tag ')]"):
+    for anchor in links(elements.tagged("a")):
+        if not has_rel(anchor, "tag"):
+            continue
         href = absolute(url, anchor.get("href"))
         if href and last_path_segment(href) == slug:
             name = squash(anchor.text_content())
             break
     if name is None:
         # get_the_archive_title(): "Tag: <span>name</span>"
-        title = root.xpath(
-            f"//*[{class_xpath('page-title')}] | //*[{class_xpath('wp-block-query-title')}]"
-        )
+        title = elements.with_class("page-title", "wp-block-query-title")
         if title:
             span = title[0].find(".//span")
             text = squash((span if span is not None else title[0]).text_content())
@@ -82,12 +80,13 @@ def _is_tag_archive(url: str, body_classes: list[str]) -> bool:
 
 def extract_page(url: str, headers: Mapping[str, str] | None, body: bytes) -> Page:
     root = parse_html(headers, body)
+    elements = Elements(root, include_root=True)
     body_el = root.find("body")
     body_classes = classes(body_el) if body_el is not None else []
     tag_links = tuple(
         dict.fromkeys(
             href
-            for a in root.xpath("//a[@href]")
+            for a in links(elements.tagged("a"))
             if (href := absolute(url, a.get("href")))
             and tag_slug_from_url(href)
             and urlsplit(href).netloc == urlsplit(url).netloc
@@ -95,10 +94,10 @@ def extract_page(url: str, headers: Mapping[str, str] | None, body: bytes) -> Pa
     )
 
     if _is_tag_archive(url, body_classes):
-        tag = _archive_tag(root, url, body_classes)
+        tag = _archive_tag(elements, url, body_classes)
         articles: list[Article] = []
         skipped: list[Skipped] = []
-        for element in _outermost(root.xpath(POST_BLOCKS)):
+        for element in _outermost(elements.with_class(*POST_BLOCK_CLASSES)):
             found = extract_article(element, url, Source.ARCHIVE)
             if isinstance(found, Skipped):
                 skipped.append(found)
@@ -107,7 +106,7 @@ def extract_page(url: str, headers: Mapping[str, str] | None, body: bytes) -> Pa
                 # Listed under this tag is WordPress's own word that it has this tag.
                 found = _with_tag(found, tag)
             articles.append(found)
-        pagination = extract_pagination(root, url)
+        pagination = extract_pagination(root, url, elements)
         return Page(
             url=url,
             kind=PageKind.TAG_ARCHIVE,
@@ -122,10 +121,14 @@ def extract_page(url: str, headers: Mapping[str, str] | None, body: bytes) -> Pa
         )
 
     if "single-post" in body_classes or ("single" in body_classes and post_id(body_el)):
-        canonical = root.xpath("//link[@rel='canonical']/@href")
+        canonical = [
+            link.get("href")
+            for link in links(elements.tagged("link"))
+            if link.get("rel") == "canonical"
+        ]
         permalink = absolute(url, canonical[0]) if canonical else url
         wp_id = post_id(body_el)
-        blocks = _outermost(root.xpath(POST_BLOCKS))
+        blocks = _outermost(elements.with_class(*POST_BLOCK_CLASSES))
         element = next((b for b in blocks if post_id(b) == wp_id), None)
         if element is None:
             # Block themes print no post_class() wrapper on single pages: the post is <main>.

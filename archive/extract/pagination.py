@@ -13,29 +13,33 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lxml.html import HtmlElement
 
-from archive.extract.text import absolute, class_xpath, squash
+from archive.extract.elements import Elements, has_class, has_rel, links
+from archive.extract.text import absolute, classes, squash
 
 # How WordPress puts a page number into a URL: /page/N/ with pretty permalinks, ?paged=N
 # without them, ?query-ID-page=N for a block query loop that does not inherit the main query.
 _PAGE_IN_URL = re.compile(r"(/page/)(\d+)(/|$|\?|#)|([?&](?:paged|query-\d+-page)=)(\d+)")
 
-PAGINATION_LINKS = " | ".join(
-    [
-        f"//a[@href][{class_xpath('page-numbers')}]",
-        f"//*[{class_xpath('wp-block-query-pagination')}]//a[@href]",
-        f"//*[{class_xpath('nav-links')}]//a[@href]",
-        f"//*[{class_xpath('pagination')}]//a[@href]",
-    ]
-)
-NEXT_LINKS = " | ".join(
-    [
-        "//link[@href][@rel='next']",
-        f"//a[@href][{class_xpath('next')}][{class_xpath('page-numbers')}]",
-        f"//a[@href][{class_xpath('wp-block-query-pagination-next')}]",
-        f"//*[{class_xpath('nav-previous')}]//a[@href]",  # classic "Older posts"
-        "//a[@href][contains(concat(' ', @rel, ' '), ' next ')]",
-    ]
-)
+# Numbered page links: `a.page-numbers`, or any link inside a pagination block.
+PAGE_NUMBER_CLASS = "page-numbers"
+PAGINATION_BLOCKS = ("wp-block-query-pagination", "nav-links", "pagination")
+
+
+def _next_link(element: HtmlElement, in_older_posts: set[HtmlElement]) -> bool:
+    """<link rel=next>, paginate_links()' next, the block theme's next, classic "Older posts"."""
+    if element.tag == "link":
+        return element.get("rel") == "next"
+    names = classes(element)
+    return (
+        ("next" in names and PAGE_NUMBER_CLASS in names)
+        or "wp-block-query-pagination-next" in names
+        or element in in_older_posts
+        or has_rel(element, "next")
+    )
+
+
+def _links_inside(containers: list[HtmlElement]) -> set[HtmlElement]:
+    return {a for c in containers for a in c.iterdescendants("a") if a.get("href") is not None}
 
 
 @dataclass(frozen=True)
@@ -78,22 +82,37 @@ def first_page_url(url: str) -> str:
     return urlunsplit(parts._replace(path=path, query=urlencode(query)))
 
 
-def extract_pagination(root: HtmlElement, page_url: str) -> Pagination:
-    """last_page is None when the theme prints only older/newer links: follow next_url then."""
+def extract_pagination(
+    root: HtmlElement, page_url: str, elements: Elements | None = None
+) -> Pagination:
+    """last_page is None when the theme prints only older/newer links: follow next_url then.
+
+    `elements`: the document's, when the caller has them already."""
+    elements = elements or Elements(root, include_root=True)
+    anchors = links(elements.tagged("a"))
+    in_blocks = _links_inside(elements.with_class(*PAGINATION_BLOCKS))
     current = page_number_in(page_url) or 1
     numbered: list[tuple[int, str]] = []
-    for anchor in root.xpath(PAGINATION_LINKS):
+    for anchor in anchors:
+        if not (has_class(anchor, PAGE_NUMBER_CLASS) or anchor in in_blocks):
+            continue
         url = absolute(page_url, anchor.get("href"))
         digits = re.search(r"\d+", squash(anchor.text_content()))
         if url and digits:  # "2", "Page 4"; never "Next Page" or "Older posts"
             numbered.append((page_number_in(url) or int(digits.group()), url))
-    for span in root.xpath(f"//span[{class_xpath('current')}][{class_xpath('page-numbers')}]"):
+    for span in elements.with_class("current"):
+        if span.tag != "span" or not has_class(span, PAGE_NUMBER_CLASS):
+            continue
         digits = re.search(r"\d+", squash(span.text_content()))
         if digits:
             current = int(digits.group())
 
     next_url = None
-    for anchor in root.xpath(NEXT_LINKS):
+    in_older_posts = _links_inside(elements.with_class("nav-previous"))
+    candidates = elements.in_order([*anchors, *links(elements.tagged("link"))])
+    for anchor in candidates:
+        if not _next_link(anchor, in_older_posts):
+            continue
         url = absolute(page_url, anchor.get("href"))
         if url and url != page_url:
             next_url = url

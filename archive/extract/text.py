@@ -16,11 +16,6 @@ def classes(element: HtmlElement) -> list[str]:
     return (element.get("class") or "").split()
 
 
-def class_xpath(name: str) -> str:
-    """An XPath predicate true for elements that have the CSS class `name`."""
-    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
-
-
 def absolute(base: str, href: str | None) -> str | None:
     if not href or not href.strip():
         return None

@@ -11,8 +11,10 @@ lacks. Extraction is archive.extract's pure function; this module only decides w
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -24,7 +26,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.errors import ExtractionError
-from archive.extract import extract_page, sitemap_locations, tag_sitemaps, tag_slug_from_url
+from archive.extract import sitemap_locations, tag_sitemaps, tag_slug_from_url
+from archive.extract.workers import ExtractionWorkers
 from archive.records import Gone, Observed, Page, PageKind, Source
 from archive.store import Store
 from archive.warc.reader import read_response
@@ -89,6 +92,7 @@ class TagArchiveSpider(scrapy.Spider):
         self.known: dict[str, tuple[str | None, str]] = {}
         self.walked: dict[str, tuple[str, str]] = {}
         self.verified = False
+        self.extraction = ExtractionWorkers(0)  # replaced from the settings in start()
 
     # --- start -----------------------------------------------------------------------------
 
@@ -103,6 +107,8 @@ class TagArchiveSpider(scrapy.Spider):
                     logger.warning("the previous run did not finish: walking every page")
                     self.full = True
         self.full = self.full or self.crawler.settings.getbool("TAG_ARCHIVER_FULL")
+        workers = self.crawler.settings.get("TAG_ARCHIVER_EXTRACT_WORKERS")
+        self.extraction = ExtractionWorkers(None if workers in (None, "") else int(workers))
         self.crawler.signals.connect(self.idle, signal=signals.spider_idle)
         for tag in self.tag_args:
             yield self.tag_request(self.tag_url(tag), tag=tag)
@@ -170,11 +176,12 @@ class TagArchiveSpider(scrapy.Spider):
         self.discovering = True
         yield scrapy.Request(self.site, callback=self.parse_front_page, errback=self.failed)
 
-    def parse_front_page(self, response: Response) -> Iterable[scrapy.Request]:
+    async def parse_front_page(self, response: Response) -> AsyncIterator[scrapy.Request]:
         self.responses += 1
-        page = self.extract(response)
+        page = await self.extract(response)
         if page is not None:
-            yield from self.follow_tag_links(page)
+            for request in self.follow_tag_links(page):
+                yield request
 
     def follow_tag_links(self, page: Page) -> Iterable[scrapy.Request]:
         for url in page.tag_links:
@@ -185,12 +192,25 @@ class TagArchiveSpider(scrapy.Spider):
 
     # --- tag archives -----------------------------------------------------------------------
 
-    def parse_tag_page(
+    async def parse_tag_page(
         self, response: Response, tag: str, page_number: int = 1, fallback: bool = False
-    ) -> Iterable[Any]:
+    ) -> AsyncIterator[Any]:
         self.responses += 1
         if page_number == 1:
             self.tags_answered.add(tag)
+        if response.status in NOT_FOUND:
+            for request in self.tag_page_not_found(response, tag, page_number, fallback):
+                yield request
+            return
+        page, capture_id = await self.read(response)
+        if page is None:
+            return
+        for output in self.walk_tag_page(response, page, capture_id, tag, page_number):
+            yield output
+
+    def tag_page_not_found(
+        self, response: Response, tag: str, page_number: int, fallback: bool
+    ) -> Iterable[scrapy.Request]:
         stats = self.crawler.stats
         if response.status in NOT_FOUND:
             if page_number > 1:
@@ -208,10 +228,12 @@ class TagArchiveSpider(scrapy.Spider):
                 self.unknown_tags.append(tag)
                 stats.inc_value("tag_archiver/tags/unknown")
                 logger.error("unknown tag %r: %s answered %d", tag, response.url, response.status)
-            return
-        page, capture_id = self.read(response)
-        if page is None:
-            return
+
+    def walk_tag_page(
+        self, response: Response, page: Page, capture_id: int | None, tag: str, page_number: int
+    ) -> Iterable[Any]:
+        """The page's articles as items, and the requests it calls for."""
+        stats = self.crawler.stats
         if page.kind is not PageKind.TAG_ARCHIVE:
             stats.inc_value("tag_archiver/pages/not_tag_archive")
             logger.warning("%s is not a tag archive (it looks like: %s)", response.url, page.kind)
@@ -278,14 +300,14 @@ class TagArchiveSpider(scrapy.Spider):
 
     # --- articles ---------------------------------------------------------------------------
 
-    def parse_article(self, response: Response) -> Iterable[Any]:
+    async def parse_article(self, response: Response) -> AsyncIterator[Any]:
         self.responses += 1
         if response.status in NOT_FOUND:
             self.crawler.stats.inc_value("tag_archiver/pages/article_gone")
             logger.warning("article %s answered %d", response.url, response.status)
             yield Gone(response.url, response.status)
             return
-        page, capture_id = self.read(response)
+        page, capture_id = await self.read(response)
         if page is None:
             return
         if page.kind is not PageKind.SINGLE:
@@ -320,6 +342,7 @@ class TagArchiveSpider(scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         """Leave the run's verdict in the stats, where the CLI and the log find it."""
+        self.extraction.close()
         stats = self.crawler.stats
         for tag in sorted(self.tags_asked - self.tags_answered):
             stats.inc_value("tag_archiver/errors")
@@ -357,7 +380,7 @@ class TagArchiveSpider(scrapy.Spider):
 
     # --- shared -----------------------------------------------------------------------------
 
-    def read(self, response: Response) -> tuple[Page | None, int | None]:
+    async def read(self, response: Response) -> tuple[Page | None, int | None]:
         """The page and the capture its content is in. A 304 answer holds no page: the one
         its conditional request asked about is read back from the WARC."""
         original = response.meta.get(CONDITIONAL)
@@ -366,17 +389,24 @@ class TagArchiveSpider(scrapy.Spider):
             _url, headers, body = read_response(
                 warc_dir_for(self.crawler.settings), original["warc_file"], original["warc_offset"]
             )
-            return self.extract(response, headers, body), original["id"]
-        return self.extract(response), response.meta.get(CAPTURE_ID)
+            return await self.extract(response, headers, body), original["id"]
+        return await self.extract(response), response.meta.get(CAPTURE_ID)
 
-    def extract(
+    async def extract(
         self, response: Response, headers: dict | None = None, body: bytes | None = None
     ) -> Page | None:
+        """extract_page, in an extraction worker process while this one goes on crawling."""
         if headers is None:
             # latin-1, not Scrapy's to_unicode_dict(): a non-UTF-8 header byte must not crash
             headers = dict(header_pairs(response.headers))
+        future = self.extraction.submit(
+            response.url, headers, response.body if body is None else body
+        )
         try:
-            return extract_page(response.url, headers, response.body if body is None else body)
+            try:
+                return await asyncio.wrap_future(future)
+            except BrokenProcessPool as exc:
+                raise self.extraction.crashed(exc) from exc
         except ExtractionError as exc:
             self.crawler.stats.inc_value(f"tag_archiver/extraction/{exc.reason}")
             self.crawler.stats.inc_value("tag_archiver/errors")

@@ -48,3 +48,22 @@ def test_search_index_follows_every_write(tmp_path):
     store.save([Observed(replace(article(text="Different words now.")))], T2)
     assert store.db.execute(match, ["scaling"]).fetchone()[0] == 0
     assert store.db.execute(match, ["different"]).fetchone()[0] == 1
+
+
+def test_seeing_an_article_again_leaves_the_search_index_alone(tmp_path):
+    from dataclasses import replace
+
+    from archive.records import Observed
+    from tests.archive.test_store import T1, T2, article
+
+    store = Store(tmp_path / "a.db")
+    store.save([Observed(article())], T1)
+    index_size = "SELECT count(*), sum(length(block)) FROM articles_fts_data"
+    before = store.db.execute(index_size).fetchone()
+    store.save([Observed(article())], T2)  # only last_seen changes
+    assert store.db.execute(index_size).fetchone() == before
+    # a new title is an edit: the index follows it
+    store.save([Observed(replace(article(), title="Renamed entirely"))], T2)
+    match = "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?"
+    assert store.db.execute(match, ["renamed"]).fetchone()[0] == 1
+    assert store.db.execute(match, ["title:title"]).fetchone()[0] == 0

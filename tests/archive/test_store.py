@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import sqlite_utils
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from archive.errors import StoreError
 from archive.extract import extract_page
@@ -186,3 +189,52 @@ def test_refuses_a_file_that_is_not_sqlite(tmp_path):
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="cannot open"):
         Store(path)
+
+
+def _search_index_matches_the_tables(store: Store) -> None:
+    # FTS5's own check: with rank 1 it compares the index with the content tables' rows.
+    for table in ("articles_fts", "sections_fts"):
+        store.db.execute(f"INSERT INTO {table}({table}, rank) VALUES('integrity-check', 1)")
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    batches=st.lists(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["http://b.test/a/", "http://b.test/b/", "http://b.test/c/"]),
+                st.sampled_from(["Scaling laws.", "Compute and data.", "Agents act."]),
+                st.sampled_from(["Title", "Another title"]),
+                st.sampled_from(list(Source)),
+            ),
+            min_size=1,
+            max_size=6,
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    bulk=st.booleans(),
+)
+def test_the_search_index_follows_any_sequence_of_batches(tmp_path_factory, batches, bulk):
+    """Articles seen twice in one batch, edited, re-titled, batches inside one bulk
+    transaction (re-extraction): the index always equals the rows."""
+    store = Store(tmp_path_factory.mktemp("fts") / "a.db")
+    with store.bulk() if bulk else contextlib.nullcontext():
+        for n, batch in enumerate(batches):
+            store.save(
+                [
+                    Observed(article(url, source, text, title=title))
+                    for url, text, title, source in batch
+                ],
+                f"2026-01-{n + 1:02d}T00:00:00Z",
+            )
+            if not bulk:
+                _search_index_matches_the_tables(store)
+    _search_index_matches_the_tables(store)
+    words = store.db.execute(
+        "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'scale OR comput OR agent'"
+    ).fetchone()[0]
+    assert words == store.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+    store.close()

@@ -99,15 +99,8 @@ CREATE TABLE 'articles_fts_data'(id INTEGER PRIMARY KEY, block BLOB);
 CREATE TABLE 'articles_fts_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOUT ROWID;
 CREATE TABLE 'articles_fts_docsize'(id INTEGER PRIMARY KEY, sz BLOB);
 CREATE TABLE 'articles_fts_config'(k PRIMARY KEY, v) WITHOUT ROWID;
-CREATE TRIGGER "articles_ai" AFTER INSERT ON "articles" BEGIN
-  INSERT INTO "articles_fts" (rowid, "title", "content_text") VALUES (new.rowid, new."title", new."content_text");
-END;
 CREATE TRIGGER "articles_ad" AFTER DELETE ON "articles" BEGIN
   INSERT INTO "articles_fts" ("articles_fts", rowid, "title", "content_text") VALUES('delete', old.rowid, old."title", old."content_text");
-END;
-CREATE TRIGGER "articles_au" AFTER UPDATE ON "articles" BEGIN
-  INSERT INTO "articles_fts" ("articles_fts", rowid, "title", "content_text") VALUES('delete', old.rowid, old."title", old."content_text");
-  INSERT INTO "articles_fts" (rowid, "title", "content_text") VALUES (new.rowid, new."title", new."content_text");
 END;
 CREATE VIRTUAL TABLE "sections_fts" USING FTS5 (
     "heading", "text",
@@ -118,9 +111,6 @@ CREATE TABLE 'sections_fts_data'(id INTEGER PRIMARY KEY, block BLOB);
 CREATE TABLE 'sections_fts_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOUT ROWID;
 CREATE TABLE 'sections_fts_docsize'(id INTEGER PRIMARY KEY, sz BLOB);
 CREATE TABLE 'sections_fts_config'(k PRIMARY KEY, v) WITHOUT ROWID;
-CREATE TRIGGER "sections_ai" AFTER INSERT ON "sections" BEGIN
-  INSERT INTO "sections_fts" (rowid, "heading", "text") VALUES (new.rowid, new."heading", new."text");
-END;
 CREATE TRIGGER "sections_ad" AFTER DELETE ON "sections" BEGIN
   INSERT INTO "sections_fts" ("sections_fts", rowid, "heading", "text") VALUES('delete', old.rowid, old."heading", old."text");
 END;
@@ -197,3 +187,10 @@ CREATE TABLE "article_versions" (
 );
 CREATE INDEX "idx_article_versions_article_id"
     ON "article_versions" ("article_id");
+CREATE TRIGGER "articles_au" AFTER UPDATE OF "title", "content_text" ON "articles"
+BEGIN
+  INSERT INTO "articles_fts" ("articles_fts", rowid, "title", "content_text")
+    VALUES('delete', old.rowid, old."title", old."content_text");
+  INSERT INTO "articles_fts" (rowid, "title", "content_text")
+    VALUES (new.rowid, new."title", new."content_text");
+END;

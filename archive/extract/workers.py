@@ -1,0 +1,86 @@
+"""extract_page in worker processes, so extraction runs beside the crawl, not in turn with it.
+
+Extraction is CPU-bound Python. Run in the crawler's own process it holds the GIL, and
+networking, WARC writing and SQLite wait for it; in worker processes it uses the machine's
+other cores. The result is the same Page: extract_page is a pure function, and a Page
+pickles whole. `workers=0` extracts in the calling process (no pool at all).
+
+Workers ignore SIGINT and SIGTERM: a Ctrl-C or a systemd stop reaches the whole process
+group, and the crawler, which shuts down gracefully, still needs them for the pages in flight.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from collections.abc import Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from archive.errors import ExtractionError
+from archive.extract.page import extract_page
+from archive.records import Page
+
+
+def default_workers() -> int:
+    """One core is the caller's (the reactor, or the WARC reader and SQLite); the rest
+    extract. On one core, extraction stays in process."""
+    return max(0, (os.cpu_count() or 1) - 1)
+
+
+def _ignore_stop_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _extract(url: str, headers: Mapping[str, str] | None, body: bytes) -> Page:
+    return extract_page(url, dict(headers) if headers is not None else None, body)
+
+
+class ExtractionWorkers:
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = default_workers() if workers is None else max(0, workers)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # forkserver, not fork: the caller may have threads (Twisted's, SQLite's) that a
+            # forked child would inherit mid-operation. The server preloads the extractor.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["archive.extract.workers"])
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_ignore_stop_signals
+            )
+        return self._pool
+
+    def submit(self, url: str, headers: Mapping[str, str] | None, body: bytes) -> Future:
+        """A Future of the Page; its exception is the ExtractionError extract_page raised."""
+        if self.workers == 0:
+            future: Future = Future()
+            try:
+                future.set_result(_extract(url, headers, body))
+            except ExtractionError as exc:
+                future.set_exception(exc)
+            return future
+        try:
+            return self._executor().submit(_extract, url, headers, body)
+        except BrokenProcessPool:
+            self._restart()
+            return self._executor().submit(_extract, url, headers, body)
+
+    def crashed(self, exc: BrokenProcessPool) -> ExtractionError:
+        """A worker died (a crash in lxml, the OOM killer): the page is unreadable, the pool
+        is replaced, and the crawl goes on."""
+        self._restart()
+        return ExtractionError("crashed", f"the extraction worker died: {exc}")
+
+    def _restart(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None

@@ -1,0 +1,97 @@
+"""Run a command and measure its whole process tree: wall time, CPU, peak RSS.
+
+    python -m tests.bench.measure -- COMMAND ARGS...   # prints one JSON line
+
+os.wait4() on the command alone undercounts: multiprocessing's forkserver and the workers it
+forks are not waited for by the command, so their CPU never reaches its rusage. This process
+makes itself the child subreaper (prctl PR_SET_CHILD_SUBREAPER): every descendant that
+outlives its parent is re-parented here and waited for, so RUSAGE_CHILDREN holds the CPU of
+the whole tree. Peak RSS is the largest sum over the tree, sampled from /proc every 50 ms
+(ru_maxrss would give only the largest single process).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+PR_SET_CHILD_SUBREAPER = 36
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _tree_rss(root: int) -> int:
+    """Bytes resident in all of `root`'s descendants (not `root` itself), from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            statm = (entry / "statm").read_text()
+        except OSError:
+            continue  # it ended meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        rss[pid] = int(statm.split()[1]) * PAGE_SIZE
+    total = 0
+    for pid, size in rss.items():
+        ancestor = parents[pid]
+        while ancestor not in (root, 0, 1) and ancestor in parents:
+            ancestor = parents[ancestor]
+        if ancestor == root and pid != root:
+            total += size
+    return total
+
+
+def measure(command: list[str], cwd: str | None = None, env: dict | None = None) -> dict:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.05):
+            peak = max(peak, _tree_rss(os.getpid()))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, _ = os.wait4(process.pid, 0)
+    wall = time.monotonic() - started
+    while True:  # the orphans re-parented here: forkservers, pool workers
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+    done.set()
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "rss_mb": peak / 2**20,
+        "code": os.waitstatus_to_exitcode(status),
+    }
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if args[:1] == ["--"]:
+        args = args[1:]
+    print(json.dumps(measure(args)))
