@@ -58,11 +58,18 @@ class Saved:
 class Store:
     """`durable`: every commit survives power loss too (fsync per commit). Without it a
     commit survives a crash of the process, and a power cut can lose the last few; WAL
-    keeps the database consistent either way."""
+    keeps the database consistent either way.
 
-    def __init__(self, path: str | Path, *, durable: bool = False) -> None:
+    `any_thread`: the store may be used from a thread other than the one that opened it
+    (one thread at a time: the crawl's writer thread)."""
+
+    def __init__(
+        self, path: str | Path, *, durable: bool = False, any_thread: bool = False
+    ) -> None:
         try:
-            self.db = sqlite_utils.Database(path)
+            self.db = sqlite_utils.Database(
+                sqlite3.connect(str(path), check_same_thread=not any_thread)
+            )
             self.conn = self.db.conn
             self._terms: dict[tuple[str, str], tuple[int, str | None, str | None]] = {}
             self._indexed: dict[str, int] = {}
@@ -78,6 +85,27 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction, or a savepoint inside one already open.
+
+        BEGIN IMMEDIATE takes the write lock first, waiting (busy_timeout) while another
+        connection writes. A deferred BEGIN would read first and then fail outright with
+        "database is locked" if another connection committed meanwhile (another writer:
+        the crawl's components each have their own connection, a researcher's script).
+        """
+        if self.conn.in_transaction:
+            with self.db.atomic():  # sqlite-utils nests it as a savepoint
+                yield
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.rollback()
+            raise
+        self.conn.execute("COMMIT")
 
     def __enter__(self) -> Store:
         return self
@@ -112,7 +140,7 @@ class Store:
             **extra,
         }
         try:
-            with self.db.atomic():
+            with self.transaction():
                 return self._insert_row("captures", row)
         except sqlite3.Error as exc:
             raise StoreError(f"writing to the database failed: {_explain(exc)}") from exc
@@ -120,7 +148,7 @@ class Store:
     def save(self, batch: Iterable[Observed], seen_at: str) -> list[Saved]:
         """Write a batch in one transaction: all of it is committed, or none of it."""
         try:
-            with self.db.atomic():
+            with self.transaction():
                 if not self._bulk:
                     self._indexed = self._last_rowids()
                 saved = [self._save_one(observed, seen_at) for observed in batch]
@@ -141,7 +169,7 @@ class Store:
         at its end: FTS5 writes out what it holds at every savepoint, so indexing batch by
         batch inside one transaction cost as much as committing each."""
         try:
-            with self.db.atomic():
+            with self.transaction():
                 self._bulk = True
                 self._indexed = self._last_rowids()
                 yield
@@ -332,7 +360,7 @@ class Store:
 
     def mark_gone(self, url: str, at: str) -> bool:
         """An article whose permalink answers 404/410: marked, never deleted."""
-        with self.db.atomic():
+        with self.transaction():
             cursor = self.db.execute(
                 "UPDATE articles SET gone_at = ? WHERE url = ? AND gone_at IS NULL", [at, url]
             )
@@ -341,13 +369,13 @@ class Store:
     # --- runs -------------------------------------------------------------------------------
 
     def start_run(self, **fields: object) -> int:
-        with self.db.atomic():
+        with self.transaction():
             # A run still "running" once the lock is free again died without closing.
             self.db.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
             return self.db["runs"].insert({"status": "running", **fields}).last_pk
 
     def finish_run(self, run_id: int, **fields: object) -> None:
-        with self.db.atomic():
+        with self.transaction():
             self.db["runs"].update(run_id, fields)
 
     def _link_terms(
