@@ -131,13 +131,25 @@ def test_reextract_gives_the_crawls_rows(theme_site, tmp_path):
     _, server = theme_site
     db = tmp_path / "a.db"
     assert crawl(server.origin, db, "--all-tags").returncode == 0
-    rebuilt = tmp_path / "rebuilt.db"
-    result = run_cli("reextract", "--db", str(rebuilt), *map(str, warcs(db)))
-    assert result.returncode == 0, result.stderr
-    assert "0 unreadable" in result.stdout
-    live, again = articles_view(db), articles_view(rebuilt)
-    assert len(live) == 16 and live == again
-    assert {row["extractor_version"] for row in again.values()} == {"1"}
+    live = articles_view(db)
+    assert len(live) == 16
+    # in this process, and in worker processes: the same rows
+    for workers in ("0", "2"):
+        rebuilt = tmp_path / f"rebuilt-{workers}.db"
+        result = run_cli(
+            "reextract", "--workers", workers, "--db", str(rebuilt), *map(str, warcs(db))
+        )
+        assert result.returncode == 0, result.stderr
+        assert "0 unreadable" in result.stdout
+        again = articles_view(rebuilt)
+        assert live == again
+        assert {row["extractor_version"] for row in again.values()} == {"1"}
+    for path in (db, tmp_path / "rebuilt-0.db", tmp_path / "rebuilt-2.db"):
+        conn = sqlite3.connect(path)
+        for table in ("articles_fts", "sections_fts"):  # the search index equals the rows
+            conn.execute(f"INSERT INTO {table}({table}, rank) VALUES('integrity-check', 1)")
+        assert conn.execute("SELECT count(*) FROM articles_fts").fetchone()[0] == 16
+        conn.close()
 
 
 def test_chunked_404_500_redirect_and_odd_headers_are_archived(tmp_path):
