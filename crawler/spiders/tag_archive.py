@@ -6,7 +6,8 @@
 Each tag archive page yields its articles as items; page 1 schedules every later page at
 once when the theme prints the last page number, otherwise each page follows its next link.
 Each article's permalink is fetched once (unless articles=0) to fill what the archive block
-lacks. Extraction is archive.extract's pure function; this module only decides what to fetch.
+lacks. Extraction is archive.extract's pure function, run in worker processes
+(TAG_ARCHIVER_EXTRACT_WORKERS) while the crawl goes on; this module only decides what to fetch.
 """
 
 from __future__ import annotations
@@ -211,23 +212,23 @@ class TagArchiveSpider(scrapy.Spider):
     def tag_page_not_found(
         self, response: Response, tag: str, page_number: int, fallback: bool
     ) -> Iterable[scrapy.Request]:
+        """404/410 on a tag page: past the last page, a dead link, or a tag to retry as ?tag=."""
         stats = self.crawler.stats
-        if response.status in NOT_FOUND:
-            if page_number > 1:
-                stats.inc_value("tag_archiver/pages/past_last")
-                logger.info("%s: past the last page of tag %r", response.url, tag)
-            elif tag not in self.tag_args:
-                # Found in a sitemap or a link, not named by the user: the site's dead link.
-                stats.inc_value("tag_archiver/tags/dead_link")
-                logger.warning("tag %r linked from the site answers %d", tag, response.status)
-            elif not fallback and "://" not in tag:
-                # Sites with a custom tag base or plain permalinks: ?tag= is always understood,
-                # and WordPress redirects it to the canonical archive URL.
-                yield self.tag_request(f"{self.site}?tag={quote(tag)}", tag=tag, fallback=True)
-            else:
-                self.unknown_tags.append(tag)
-                stats.inc_value("tag_archiver/tags/unknown")
-                logger.error("unknown tag %r: %s answered %d", tag, response.url, response.status)
+        if page_number > 1:
+            stats.inc_value("tag_archiver/pages/past_last")
+            logger.info("%s: past the last page of tag %r", response.url, tag)
+        elif tag not in self.tag_args:
+            # Found in a sitemap or a link, not named by the user: the site's dead link.
+            stats.inc_value("tag_archiver/tags/dead_link")
+            logger.warning("tag %r linked from the site answers %d", tag, response.status)
+        elif not fallback and "://" not in tag:
+            # Sites with a custom tag base or plain permalinks: ?tag= is always understood,
+            # and WordPress redirects it to the canonical archive URL.
+            yield self.tag_request(f"{self.site}?tag={quote(tag)}", tag=tag, fallback=True)
+        else:
+            self.unknown_tags.append(tag)
+            stats.inc_value("tag_archiver/tags/unknown")
+            logger.error("unknown tag %r: %s answered %d", tag, response.url, response.status)
 
     def walk_tag_page(
         self, response: Response, page: Page, capture_id: int | None, tag: str, page_number: int
