@@ -102,10 +102,10 @@ class Store:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.rollback()
+            self.conn.rollback()  # a no-op if the error already ended the transaction
             raise
-        self.conn.execute("COMMIT")
 
     def __enter__(self) -> Store:
         return self
@@ -410,18 +410,19 @@ class Store:
                 )
             cached = found
         term_id, name, url = cached
+        stored = {"name": name, "url": url}
         updates = {
-            k: v
-            for k, v in (("name", term.name), ("url", term.url))
-            if v is not None and v != (name if k == "name" else url)
+            key: value
+            for key, value in (("name", term.name), ("url", term.url))
+            if value is not None and value != stored[key]
         }
         if updates:
-            assignments = ", ".join(f"{k} = ?" for k in updates)
+            assignments = ", ".join(f"{key} = ?" for key in updates)
             self.conn.execute(
                 f"UPDATE [{table}] SET {assignments} WHERE id = ?", [*updates.values(), term_id]
             )
-            name, url = updates.get("name", name), updates.get("url", url)
-        self._terms[(taxonomy, term.slug)] = (term_id, name, url)
+            stored.update(updates)
+        self._terms[(taxonomy, term.slug)] = (term_id, stored["name"], stored["url"])
         return term_id
 
     def _write_parts(self, article_id: int, content: Content) -> None:

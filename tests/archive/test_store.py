@@ -238,3 +238,30 @@ def test_the_search_index_follows_any_sequence_of_batches(tmp_path_factory, batc
     ).fetchone()[0]
     assert words == store.db.execute("SELECT count(*) FROM articles").fetchone()[0]
     store.close()
+
+
+def test_a_terms_name_and_url_are_filled_in_when_known(tmp_path):
+    store = Store(tmp_path / "a.db")
+    store.save([Observed(article(tags=(Term("views"),)))], T1)  # from post_class() only
+    store.save([Observed(article(tags=(Term("views", "Views", None),)))], T1)
+    store.save([Observed(article(tags=(Term("views", None, "http://b.test/tag/views/"),)))], T2)
+    store.save([Observed(article(tags=(Term("views"),)))], T2)  # knowing less changes nothing
+    rows = list(store.db.query("SELECT slug, name, url FROM tags WHERE slug = 'views'"))
+    assert rows == [{"slug": "views", "name": "Views", "url": "http://b.test/tag/views/"}]
+
+
+def test_a_term_first_seen_in_a_failed_batch_is_stored_by_the_next(tmp_path):
+    store = Store(tmp_path / "a.db")
+    # fails after the new tag's row was written (tags are linked before categories)
+    store.db.execute(
+        "CREATE TRIGGER boom BEFORE INSERT ON article_categories "
+        "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+    )
+    fresh = Term("fresh", "Fresh", "http://b.test/tag/fresh/")
+    with pytest.raises(StoreError):
+        store.save([Observed(article(tags=(fresh,), categories=(Term("boom"),)))], T1)
+    store.save([Observed(article(tags=(fresh,)))], T1)
+    linked = store.db.execute(
+        "SELECT t.slug, t.name FROM article_tags l JOIN tags t ON t.id = l.tag_id"
+    ).fetchall()
+    assert linked == [("fresh", "Fresh")]
