@@ -13,7 +13,7 @@ from datetime import datetime
 from lxml.html import HtmlElement
 
 from archive.extract.content import extract_content
-from archive.extract.elements import Elements, has_class, has_rel, links
+from archive.extract.elements import Elements, has_rel, links
 from archive.extract.text import absolute, classes, last_path_segment, squash
 from archive.records import Article, Skipped, Source, Term
 
@@ -42,7 +42,7 @@ def author_of(element: HtmlElement, elements: Elements | None = None) -> str | N
     hcard_names = [
         fn
         for fn in elements.with_class("fn")
-        if any(has_class(a, "author") for a in _ancestors_below(fn, element))
+        if any("author" in classes(a) for a in _ancestors_below(fn, element))
     ]
     found = elements.first(
         [

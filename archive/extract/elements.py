@@ -53,10 +53,6 @@ class Elements:
         return ordered[0] if ordered else None
 
 
-def has_class(element: HtmlElement, name: str) -> bool:
-    return name in (element.get("class") or "").split()
-
-
 def has_rel(element: HtmlElement, value: str) -> bool:
     """As the XPath `contains(concat(' ', @rel, ' '), ' value ')` WordPress themes rely on."""
     return f" {value} " in f" {element.get('rel') or ''} "

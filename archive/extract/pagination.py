@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lxml.html import HtmlElement
 
-from archive.extract.elements import Elements, has_class, has_rel, links
+from archive.extract.elements import Elements, has_rel, links
 from archive.extract.text import absolute, classes, squash
 
 # How WordPress puts a page number into a URL: /page/N/ with pretty permalinks, ?paged=N
@@ -94,14 +94,14 @@ def extract_pagination(
     current = page_number_in(page_url) or 1
     numbered: list[tuple[int, str]] = []
     for anchor in anchors:
-        if not (has_class(anchor, PAGE_NUMBER_CLASS) or anchor in in_blocks):
+        if not (PAGE_NUMBER_CLASS in classes(anchor) or anchor in in_blocks):
             continue
         url = absolute(page_url, anchor.get("href"))
         digits = re.search(r"\d+", squash(anchor.text_content()))
         if url and digits:  # "2", "Page 4"; never "Next Page" or "Older posts"
             numbered.append((page_number_in(url) or int(digits.group()), url))
     for span in elements.with_class("current"):
-        if span.tag != "span" or not has_class(span, PAGE_NUMBER_CLASS):
+        if span.tag != "span" or PAGE_NUMBER_CLASS not in classes(span):
             continue
         digits = re.search(r"\d+", squash(span.text_content()))
         if digits:

@@ -20,7 +20,6 @@ from concurrent.futures.process import BrokenProcessPool
 
 from archive.errors import ExtractionError
 from archive.extract.page import extract_page
-from archive.records import Page
 
 
 def default_workers() -> int:
@@ -32,10 +31,6 @@ def default_workers() -> int:
 def _ignore_stop_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
-def _extract(url: str, headers: Mapping[str, str] | None, body: bytes) -> Page:
-    return extract_page(url, dict(headers) if headers is not None else None, body)
 
 
 class ExtractionWorkers:
@@ -59,15 +54,15 @@ class ExtractionWorkers:
         if self.workers == 0:
             future: Future = Future()
             try:
-                future.set_result(_extract(url, headers, body))
+                future.set_result(extract_page(url, headers, body))
             except ExtractionError as exc:
                 future.set_exception(exc)
             return future
         try:
-            return self._executor().submit(_extract, url, headers, body)
+            return self._executor().submit(extract_page, url, headers, body)
         except BrokenProcessPool:
             self._restart()
-            return self._executor().submit(_extract, url, headers, body)
+            return self._executor().submit(extract_page, url, headers, body)
 
     def crashed(self, exc: BrokenProcessPool) -> ExtractionError:
         """A worker died (a crash in lxml, the OOM killer): the page is unreadable, the pool
