@@ -58,18 +58,11 @@ class Saved:
 class Store:
     """`durable`: every commit survives power loss too (fsync per commit). Without it a
     commit survives a crash of the process, and a power cut can lose the last few; WAL
-    keeps the database consistent either way.
+    keeps the database consistent either way."""
 
-    `any_thread`: the store may be used from a thread other than the one that opened it
-    (one thread at a time: the crawl's writer thread)."""
-
-    def __init__(
-        self, path: str | Path, *, durable: bool = False, any_thread: bool = False
-    ) -> None:
+    def __init__(self, path: str | Path, *, durable: bool = False) -> None:
         try:
-            self.db = sqlite_utils.Database(
-                sqlite3.connect(str(path), check_same_thread=not any_thread)
-            )
+            self.db = sqlite_utils.Database(path)
             self.conn = self.db.conn
             self._terms: dict[tuple[str, str], tuple[int, str | None, str | None]] = {}
             self._indexed: dict[str, int] = {}
@@ -139,29 +132,18 @@ class Store:
             "payload_digest": location.payload_digest,
             **extra,
         }
-        try:
-            with self.transaction():
-                return self._insert_row("captures", row)
-        except sqlite3.Error as exc:
-            raise StoreError(f"writing to the database failed: {_explain(exc)}") from exc
+        with self._writing(), self.transaction():
+            return self._insert_row("captures", row)
 
     def save(self, batch: Iterable[Observed], seen_at: str) -> list[Saved]:
         """Write a batch in one transaction: all of it is committed, or none of it."""
-        try:
-            with self.transaction():
-                if not self._bulk:
-                    self._indexed = self._last_rowids()
-                saved = [self._save_one(observed, seen_at) for observed in batch]
-                if not self._bulk:
-                    self._index_new_rows()
-                return saved
-        except sqlite3.Error as exc:
-            self._terms.clear()  # ids cached inside the rolled-back transaction are void
-            raise StoreError(f"writing to the database failed: {_explain(exc)}") from exc
-
-    # The write path runs per article and per part, thousands of times a crawl: it uses
-    # prepared statements on the connection directly. sqlite-utils' Table.insert() reads the
-    # table's columns (PRAGMA table_info) on every call, which cost more than the inserts.
+        with self._writing(), self.transaction():
+            if not self._bulk:
+                self._indexed = self._last_rowids()
+            saved = [self._save_one(observed, seen_at) for observed in batch]
+            if not self._bulk:
+                self._index_new_rows()
+            return saved
 
     @contextmanager
     def bulk(self) -> Iterator[None]:
@@ -169,16 +151,23 @@ class Store:
         at its end: FTS5 writes out what it holds at every savepoint, so indexing batch by
         batch inside one transaction cost as much as committing each."""
         try:
-            with self.transaction():
+            with self._writing(), self.transaction():
                 self._bulk = True
                 self._indexed = self._last_rowids()
                 yield
                 self._index_new_rows()
+        finally:
+            self._bulk = False
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """SQLite's errors become StoreError; term ids cached in a rolled-back transaction
+        are void."""
+        try:
+            yield
         except sqlite3.Error as exc:
             self._terms.clear()
             raise StoreError(f"writing to the database failed: {_explain(exc)}") from exc
-        finally:
-            self._bulk = False
 
     # --- the search index -------------------------------------------------------------------
     # New articles and sections are indexed once per batch, by one INSERT ... SELECT per
@@ -202,6 +191,10 @@ class Store:
                 [self._indexed[table]],
             )
         self._indexed = self._last_rowids()
+
+    # The write path runs per article and per part, thousands of times a crawl: it uses
+    # prepared statements on the connection directly. sqlite-utils' Table.insert() reads the
+    # table's columns (PRAGMA table_info) on every call, which cost more than the inserts.
 
     def _save_one(self, observed: Observed, seen_at: str) -> Saved:
         article = observed.article
