@@ -12,9 +12,8 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from itertools import islice
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -22,9 +21,10 @@ from warcio.timeutils import iso_date_to_datetime
 
 from archive.errors import ExtractionError
 from archive.extract.workers import ExtractionWorkers
-from archive.records import Observed, PageKind
+from archive.records import Article, Observed, PageKind
 from archive.store import Store
 from archive.warc.files import RecordLocation
+from archive.writer import StoreWriter
 
 logger = logging.getLogger(__name__)
 
@@ -37,13 +37,25 @@ def iso_seconds(moment: datetime) -> str:
 
 @dataclass(frozen=True)
 class _Pending:
-    """A page handed to the extraction workers, with what storing its result needs."""
+    """A response record on its way to the store: its capture row, and the page the
+    extraction workers are making of it (None: not a page to extract)."""
 
     url: str
     warc_file: str
-    capture_id: int
+    location: RecordLocation
+    capture: dict
     seen_at: str
-    page: Future
+    page: Future | None
+
+
+@dataclass(frozen=True)
+class _Captured:
+    """What one response record stores: its capture row, and the articles read from it."""
+
+    location: RecordLocation
+    capture: dict
+    articles: tuple[Article, ...]
+    seen_at: str
 
 
 @dataclass(frozen=True)
@@ -68,31 +80,59 @@ TRANSACTION_RESPONSES = 100
 def reextract(warc_files: Iterable[Path], db_path: Path, workers: int | None = None) -> Counter:
     """Returns counts: responses, pages extracted, articles, unreadable pages.
 
-    Records are read in file order and extracted by `workers` processes (default: all cores
-    but one); results are stored in that same order, so the rows are the same as with one.
+    This process reads the records; `workers` processes (default: all cores but one)
+    extract them, and a writer process (archive.writer) stores them, all at once. Results
+    are stored in record order, so the rows are the same whatever the number of workers.
     """
     counts: Counter = Counter()
     extraction = ExtractionWorkers(workers)
-    # Enough pages in flight to keep every worker busy while this process stores.
+    # Enough pages in flight to keep every worker busy while this process reads.
     window = max(1, extraction.workers) * 8
     pending: deque[_Pending] = deque()
+    chunk: list[_Captured] = []
+    stored: list[Future] = []
+    writer = StoreWriter(db_path)
     try:
-        with Store(db_path) as store:
-            responses = _read(sorted(Path(p) for p in warc_files), counts)
-            while chunk := list(islice(responses, TRANSACTION_RESPONSES)):
-                with store.bulk():
-                    for response in chunk:
-                        submitted = _submit(store, extraction, response)
-                        if submitted is not None:
-                            pending.append(submitted)
-                        while len(pending) > window:
-                            _store(store, extraction, pending.popleft(), counts)
-            with store.bulk():
-                while pending:
-                    _store(store, extraction, pending.popleft(), counts)
+        for response in _read(sorted(Path(p) for p in warc_files), counts):
+            pending.append(_submit(extraction, response))
+            while len(pending) > window or (pending and pending[0].page is None):
+                chunk.append(_extracted(extraction, pending.popleft(), counts))
+                if len(chunk) == TRANSACTION_RESPONSES:
+                    stored.append(writer.submit(_store_chunk, chunk))
+                    chunk = []
+                    stored = _unfinished(stored)
+        chunk.extend(_extracted(extraction, p, counts) for p in pending)
+        stored.append(writer.submit(_store_chunk, chunk))
     finally:
         extraction.close()
+        writer.close()
+    for future in stored:
+        future.result()
     return counts
+
+
+def _unfinished(stored: list[Future]) -> list[Future]:
+    """Raises the first failure to store (StoreError) as soon as it is known."""
+    for future in stored:
+        if future.done():
+            future.result()
+    return [future for future in stored if not future.done()]
+
+
+def _store_chunk(store: Store, chunk: list[_Captured]) -> None:
+    """In the writer process: one transaction for the chunk, its new rows indexed once."""
+    with store.bulk():
+        for captured in chunk:
+            existing = store.conn.execute(
+                "SELECT id FROM captures WHERE warc_record_id = ?", [captured.location.record_id]
+            ).fetchone()
+            if existing:
+                capture_id = existing[0]
+            else:
+                capture_id = store.add_capture(captured.location, **captured.capture)
+            if captured.articles:
+                observed = [Observed(article, capture_id) for article in captured.articles]
+                store.save(observed, captured.seen_at)
 
 
 def _read(paths: list[Path], counts: Counter) -> Iterator[_Response]:
@@ -132,33 +172,31 @@ def _read(paths: list[Path], counts: Counter) -> Iterator[_Response]:
                 )
 
 
-def _submit(store: Store, extraction: ExtractionWorkers, response: _Response) -> _Pending | None:
-    """Record the capture; hand a complete HTML page to the extraction workers."""
-    existing = store.conn.execute(
-        "SELECT id FROM captures WHERE warc_record_id = ?", [response.location.record_id]
-    ).fetchone()
-    capture_id = (
-        existing[0]
-        if existing
-        else store.add_capture(
-            response.location,
-            url=response.url,
-            status=response.status,
-            fetched_at=iso_seconds(response.when),
-            content_type=response.content_type,
-        )
-    )
-    if (
-        response.status != 200
-        or response.truncated
-        or "html" not in (response.content_type or "").lower()
-    ):
-        return None  # the live crawl extracts complete HTML pages only; so does this
-    page = extraction.submit(response.url, response.headers, response.body)
-    return _Pending(response.url, response.warc_file, capture_id, iso_seconds(response.when), page)
+def _submit(extraction: ExtractionWorkers, response: _Response) -> _Pending:
+    """Hand a complete HTML page to the extraction workers; any other response is only
+    a capture row."""
+    extract = (
+        response.status == 200
+        and not response.truncated
+        and "html" in (response.content_type or "").lower()
+    )  # the live crawl extracts complete HTML pages only; so does this
+    page = extraction.submit(response.url, response.headers, response.body) if extract else None
+    capture = {
+        "url": response.url,
+        "status": response.status,
+        "fetched_at": iso_seconds(response.when),
+        "content_type": response.content_type,
+    }
+    return _Pending(
+        response.url, response.warc_file, response.location, capture,
+        iso_seconds(response.when), page,
+    )  # fmt: skip
 
 
-def _store(store: Store, extraction: ExtractionWorkers, pending: _Pending, counts: Counter) -> None:
+def _extracted(extraction: ExtractionWorkers, pending: _Pending, counts: Counter) -> _Captured:
+    captured = _Captured(pending.location, pending.capture, (), pending.seen_at)
+    if pending.page is None:
+        return captured
     try:
         page = pending.page.result()
     except BrokenProcessPool as exc:
@@ -168,9 +206,9 @@ def _store(store: Store, extraction: ExtractionWorkers, pending: _Pending, count
     if page is None:
         counts[f"unreadable/{error.reason}"] += 1
         logger.warning("cannot extract %s from %s: %s", pending.url, pending.warc_file, error)
-        return
+        return captured
     if page.kind not in EXTRACTED_KINDS:
-        return
+        return captured
     counts[f"pages/{page.kind}"] += 1
     counts["articles"] += len(page.articles)
-    store.save([Observed(a, pending.capture_id) for a in page.articles], pending.seen_at)
+    return replace(captured, articles=page.articles)

@@ -114,13 +114,16 @@ class Store:
         status: int,
         fetched_at: str,
         content_type: str | None,
+        capture_id: int | None = None,
         **extra: object,
     ) -> int:
         """Record a WARC response (or revisit) record already written and flushed; commit now.
 
+        capture_id: given by a caller that numbers captures ahead (see next_capture_id).
         extra: run_id, revisit_of, warc_date, etag, last_modified.
         """
         row = {
+            **({"id": capture_id} if capture_id is not None else {}),
             "url": url,
             "status": status,
             "fetched_at": fetched_at,
@@ -317,6 +320,11 @@ class Store:
             [run_id],
         ).fetchone()
         return row is None or row[0] == "finished"
+
+    def next_capture_id(self) -> int:
+        """The id the next capture row would get. A crawl, alone on its database (the run
+        lock), numbers its captures from here without waiting for each row to be written."""
+        return self.db.execute("SELECT coalesce(max(id), 0) + 1 FROM captures").fetchone()[0]
 
     def original_capture(self, url: str, payload_digest: str) -> dict | None:
         """The earlier full capture of `url` with this exact payload, for a revisit record."""

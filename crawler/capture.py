@@ -6,10 +6,10 @@ RedirectMiddleware (600) swallows 3xx and RetryMiddleware (550) swallows 5xx. So
 written is what came over the wire, robots.txt, redirects and errors included. HTTP-cache
 hits (HttpCacheMiddleware, 900) are not new exchanges and are skipped.
 
-Order of durability: the record pair is written and flushed, then its `captures` row is
-committed, then (later, in the pipeline) the article rows that name that capture.
-A failure to write ends the run: an archive that silently stopped archiving is worse than
-a crawl that stops.
+Order of durability: the record pair is written and flushed, then its `captures` row goes
+to the database writer (crawler.database), which commits it before the article rows that
+name that capture. A failure to write ends the run: an archive that silently stopped
+archiving is worse than a crawl that stops.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
 from archive import __version__
-from archive.errors import StoreError
 from archive.store import Store
 from archive.warc.exchange import IDENTICAL_PAYLOAD, NOT_MODIFIED, Exchange, Revisit, payload_digest
 from archive.warc.files import WarcFileWriter, WarcWriteError, default_warc_dir, repair_open_files
+from crawler.database import DatabaseWriter
 from crawler.runs import RUN_ID
 from crawler.stop import stop_crawl
 
@@ -75,7 +75,10 @@ class WarcCaptureMiddleware:
                 "run-started": datetime.now(UTC).isoformat(timespec="seconds"),
             },
         )
-        self.store: Store | None = None
+        self.database = crawler.get_extension(DatabaseWriter)
+        if self.database is None:
+            raise NotConfigured("the crawler.database.DatabaseWriter extension is disabled")
+        self.store: Store | None = None  # reads only: the revisit check
         self.failed = False
         crawler.signals.connect(self.opened, signal=signals.spider_opened)
         crawler.signals.connect(self.closed, signal=signals.spider_closed)
@@ -92,7 +95,7 @@ class WarcCaptureMiddleware:
         for name, _kept, cut in repair_open_files(self.directory):
             self.crawler.stats.inc_value("warc/repaired_files")
             logger.warning("a crash left %s open: cut %d bytes after its last record", name, cut)
-        self.store = Store(self.db_path, durable=self.writer.fsync)
+        self.store = Store(self.db_path)
 
     def closed(self) -> None:
         try:
@@ -105,8 +108,8 @@ class WarcCaptureMiddleware:
             self.store.close()
 
     def process_request(self, request: Request) -> None:
-        if self.failed:
-            raise IgnoreRequest("the WARC archive can no longer be written")
+        if self.failed or self.database.failed:
+            raise IgnoreRequest("the archive can no longer be written")
         request.meta[STARTED] = datetime.now(UTC)
 
     def process_response(self, request: Request, response: Response) -> Response:
@@ -128,21 +131,21 @@ class WarcCaptureMiddleware:
         try:
             revisit, revisit_of = self.revisit_for(request, response)
             location = self.writer.write(exchange, revisit)
-            capture_id = self.store.add_capture(
-                location,
-                url=response.url,
-                status=response.status,
-                fetched_at=exchange.started.isoformat(timespec="seconds").replace("+00:00", "Z"),
-                content_type=response.headers.get("Content-Type", b"").decode("latin-1") or None,
-                run_id=self.crawler.stats.get_value(RUN_ID),
-                revisit_of=revisit_of,
-                warc_date=location.warc_date,
-                etag=_header(response, "ETag"),
-                last_modified=_header(response, "Last-Modified"),
-            )
-        except (WarcWriteError, StoreError) as exc:
+        except WarcWriteError as exc:
             self.fail(exc)
             raise IgnoreRequest(f"not archived: {exc}") from exc
+        capture_id = self.database.add_capture(
+            location,
+            url=response.url,
+            status=response.status,
+            fetched_at=exchange.started.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            content_type=response.headers.get("Content-Type", b"").decode("latin-1") or None,
+            run_id=self.crawler.stats.get_value(RUN_ID),
+            revisit_of=revisit_of,
+            warc_date=location.warc_date,
+            etag=_header(response, "ETag"),
+            last_modified=_header(response, "Last-Modified"),
+        )
         request.meta[CAPTURE_ID] = capture_id
         stats = self.crawler.stats
         stats.inc_value("warc/records_written", 2)

@@ -1,17 +1,18 @@
-"""Item pipelines: validate article records, then write them to the SQLite store in batches."""
+"""Item pipelines: validate article records, then store them in batches."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
+from functools import partial
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
+from scrapy.exceptions import DropItem, NotConfigured
 
-from archive.errors import StoreError
 from archive.records import Gone, Observed
 from archive.store import Outcome, Store
-from crawler.stop import stop_crawl
+from crawler.database import DatabaseWriter
 
 logger = logging.getLogger(__name__)
 
@@ -21,21 +22,23 @@ def utc_now() -> str:
 
 
 class StorePipeline:
-    """Buffers articles and commits them TAG_ARCHIVER_BATCH_SIZE at a time.
+    """Buffers articles and hands them to the database writer TAG_ARCHIVER_BATCH_SIZE at a time.
 
-    A batch is one transaction, so a crash loses at most the open batch and never leaves half
-    an article. Counts distinct articles as new / changed / unchanged in the stats.
+    A batch is one transaction, so a crash loses at most the batches not yet committed and
+    never leaves half an article. Storing runs in the writer's process while the crawl goes
+    on (crawler.database); the outcomes come back to count distinct articles as new /
+    changed / unchanged in the stats, and the pipeline closes only once all have come back.
     """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         settings = crawler.settings
-        self.path = settings.get("TAG_ARCHIVER_DB")
-        if not self.path:
+        if not settings.get("TAG_ARCHIVER_DB"):
             raise NotConfigured("TAG_ARCHIVER_DB is not set")
+        self.database = crawler.get_extension(DatabaseWriter)
+        if self.database is None:
+            raise NotConfigured("the crawler.database.DatabaseWriter extension is disabled")
         self.batch_size = max(1, settings.getint("TAG_ARCHIVER_BATCH_SIZE"))
-        self.durable = settings.getbool("TAG_ARCHIVER_FSYNC")
-        self.store: Store | None = None
         self.pending: list[Observed] = []
         self.outcomes: dict[str, Outcome] = {}
         # One timestamp per crawl: every row this run touches says the same last_seen.
@@ -45,18 +48,11 @@ class StorePipeline:
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         return cls(crawler)
 
-    def open_spider(self) -> None:
-        try:
-            self.store = Store(self.path, durable=self.durable)
-        except StoreError as exc:
-            self.crawler.stats.set_value("tag_archiver/failure", str(exc))
-            raise CloseSpider(f"store: {exc}") from exc
-
     def process_item(self, item: object) -> object:
         if isinstance(item, Gone):
             self.flush()  # an earlier observation in this run must not undo the mark
-            if self.store is not None and self.store.mark_gone(item.url, self.run_seen_at()):
-                self.crawler.stats.inc_value("tag_archiver/articles/gone")
+            marking = self.database.submit(Store.mark_gone, item.url, self.run_seen_at())
+            marking.add_done_callback(self.marked_gone)
             return item
         if not isinstance(item, Observed):
             return item
@@ -69,18 +65,18 @@ class StorePipeline:
         return item
 
     def flush(self) -> None:
-        if not self.pending or self.store is None:
+        if not self.pending:
             return
         batch, self.pending = self.pending, []
-        try:
-            saved = self.store.save(batch, self.run_seen_at())
-        except StoreError as exc:
-            # Nothing of the batch was committed. The run cannot archive any more: stop it.
-            self.crawler.stats.set_value("tag_archiver/failure", str(exc))
-            logger.error("%s; %d articles in the failed batch were not stored", exc, len(batch))
-            self.closing = stop_crawl(self.crawler, "store_error")
-            raise DropItem(str(exc)) from exc
-        for result in saved:
+        saving = self.database.submit(Store.save, batch, self.run_seen_at())
+        saving.add_done_callback(partial(self.saved, len(batch)))
+
+    def saved(self, size: int, saving: asyncio.Future) -> None:
+        if saving.cancelled() or saving.exception() is not None:
+            # Nothing of the batch was committed; the database writer stops the crawl.
+            logger.error("%d articles in the failed batch were not stored", size)
+            return
+        for result in saving.result():
             previous = self.outcomes.get(result.url)
             # An article seen new earlier in this run stays "new" when seen again.
             if previous is None or previous is Outcome.UNCHANGED:
@@ -91,15 +87,14 @@ class StorePipeline:
             count = sum(1 for o in self.outcomes.values() if o is outcome)
             stats.set_value(f"tag_archiver/articles/{outcome.value}", count)
 
+    def marked_gone(self, marking: asyncio.Future) -> None:
+        if not marking.cancelled() and marking.exception() is None and marking.result():
+            self.crawler.stats.inc_value("tag_archiver/articles/gone")
+
     def run_seen_at(self) -> str:
         """The run's start time, so rows and the runs table agree on what "this run" is."""
         return self.crawler.stats.get_value("tag_archiver/run_started") or self.seen_at
 
-    def close_spider(self) -> None:
-        try:
-            self.flush()
-        except DropItem:
-            pass  # already counted and logged in flush()
-        finally:
-            if self.store is not None:
-                self.store.close()
+    async def close_spider(self) -> None:
+        self.flush()
+        await self.database.drained()

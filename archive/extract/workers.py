@@ -5,32 +5,25 @@ networking, WARC writing and SQLite wait for it; in worker processes it uses the
 other cores. The result is the same Page: extract_page is a pure function, and a Page
 pickles whole. `workers=0` extracts in the calling process (no pool at all).
 
-Workers ignore SIGINT and SIGTERM: a Ctrl-C or a systemd stop reaches the whole process
-group, and the crawler, which shuts down gracefully, still needs them for the pages in flight.
+Workers ignore SIGINT and SIGTERM, and exit when the caller dies (archive.processes).
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import signal
 from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from archive.errors import ExtractionError
 from archive.extract.page import extract_page
+from archive.processes import forkserver_context, start_worker
 
 
 def default_workers() -> int:
     """One core is the caller's (the reactor, or the WARC reader and SQLite); the rest
     extract. On one core, extraction stays in process."""
     return max(0, (os.cpu_count() or 1) - 1)
-
-
-def _ignore_stop_signals() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 class ExtractionWorkers:
@@ -40,12 +33,8 @@ class ExtractionWorkers:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            # forkserver, not fork: the caller may have threads (Twisted's, SQLite's) that a
-            # forked child would inherit mid-operation. The server preloads the extractor.
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["archive.extract.workers"])
             self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=_ignore_stop_signals
+                self.workers, mp_context=forkserver_context(), initializer=start_worker
             )
         return self._pool
 

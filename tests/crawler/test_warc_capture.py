@@ -22,6 +22,7 @@ from warcio.archiveiterator import ArchiveIterator
 from tests.archive_view import articles_view
 from tests.conftest import ROOT, run_cli
 from tests.crawler.hostile_site import hostile_site
+from tests.processes import wait_for_session_end
 
 BIN = Path(sys.executable).parent
 
@@ -263,7 +264,7 @@ def test_sigkill_mid_crawl_then_repair_loses_nothing_committed(tmp_path):
         process = subprocess.Popen(
             [sys.executable, "-m", "crawler", "crawl", server.origin, "--all-tags", "--db", str(db),
              "--delay", "0.3", "--set", "TAG_ARCHIVER_BATCH_SIZE=1"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         try:
             deadline = time.monotonic() + 60
@@ -283,6 +284,9 @@ def test_sigkill_mid_crawl_then_repair_loses_nothing_committed(tmp_path):
             process.send_signal(signal.SIGKILL)
         finally:
             process.wait(timeout=10)
+        # The database writer carries out what the crawler sent before dying, then exits;
+        # extraction workers exit at once. Nothing of the run may outlive it.
+        assert wait_for_session_end(process.pid) == []
         warc_dir = tmp_path / "a-warc"
         assert list(warc_dir.glob("*.open"))  # the kill left the file open
         assert sqlite3.connect(db).execute("PRAGMA integrity_check").fetchone()[0] == "ok"

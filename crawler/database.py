@@ -1,0 +1,103 @@
+"""DatabaseWriter: the crawl's one writer to SQLite, in a process of its own.
+
+WarcCaptureMiddleware (captures) and StorePipeline (articles, gone marks) both write
+through it, so one queue orders their rows: a capture's row is committed before the
+articles that name it (archive.writer.StoreWriter). Writes do not hold up the crawl: a
+call returns an asyncio future at once, and a failed write stops the crawl, like a failed
+WARC write, with the database's error as the run's failure.
+
+Started when the spider opens (after RunRecorder took the lock and wrote the runs row),
+closed when it closes, after the pipelines flushed and every write sent has finished: the
+runs row is completed (engine_stopped) over final counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+
+from archive.errors import StoreError
+from archive.store import Store
+from archive.warc.files import RecordLocation
+from archive.writer import StoreWriter
+from crawler.stop import stop_crawl
+
+logger = logging.getLogger(__name__)
+
+
+class DatabaseWriter:
+    def __init__(self, crawler: Crawler) -> None:
+        self.db = crawler.settings.get("TAG_ARCHIVER_DB")
+        if not self.db:
+            raise NotConfigured("TAG_ARCHIVER_DB is not set")
+        self.crawler = crawler
+        self.durable = crawler.settings.getbool("TAG_ARCHIVER_FSYNC")
+        self.writer: StoreWriter | None = None
+        self.failed = False
+        self.next_capture_id = 0
+        self.in_flight: set[asyncio.Future] = set()
+        crawler.signals.connect(self.opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> DatabaseWriter:
+        return cls(crawler)
+
+    def opened(self) -> None:
+        if self.crawler.stats.get_value("tag_archiver/locked"):
+            self.failed = True  # another run holds the database: write nothing
+            return
+        try:
+            self.writer = StoreWriter(self.db, durable=self.durable)
+            self.next_capture_id = self.writer.submit(Store.next_capture_id).result()
+        except StoreError as exc:
+            self.fail(exc)
+
+    def submit(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.Future:
+        """function(store, *args, **kwargs) in the writer process (a Store method), after
+        every call submitted before it."""
+        if self.writer is None or self.failed:
+            future = asyncio.get_running_loop().create_future()
+            future.set_exception(StoreError("the database can no longer be written"))
+        else:
+            future = asyncio.wrap_future(self.writer.submit(function, *args, **kwargs))
+        self.in_flight.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def add_capture(self, location: RecordLocation, **fields: Any) -> int:
+        """The capture's id now (the run numbers its captures; it holds the lock); its row
+        is written in turn, before anything submitted after it."""
+        capture_id = self.next_capture_id
+        self.next_capture_id += 1
+        self.submit(Store.add_capture, location, capture_id=capture_id, **fields)
+        return capture_id
+
+    async def drained(self) -> None:
+        """Every write submitted so far has finished (or failed)."""
+        while self.in_flight:
+            await asyncio.wait(list(self.in_flight))
+
+    def _done(self, future: asyncio.Future) -> None:
+        self.in_flight.discard(future)
+        if not future.cancelled() and isinstance(future.exception(), StoreError):
+            self.fail(future.exception())
+
+    def fail(self, exc: StoreError) -> None:
+        if self.failed:
+            return
+        self.failed = True
+        self.crawler.stats.set_value("tag_archiver/failure", str(exc))
+        logger.error("%s; stopping the crawl", exc)
+        self.closing = stop_crawl(self.crawler, "store_error")
+
+    async def closed(self) -> None:
+        await self.drained()
+        if self.writer is not None:
+            self.writer.close()
