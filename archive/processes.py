@@ -1,8 +1,10 @@
 """The archive package's helper processes: extraction workers and the database writer.
 
 Both come from one forkserver, not fork: the caller has threads (Twisted's, a reader
-thread) that a forked child would inherit mid-operation. The server imports what the
-children run once, so each child starts without importing lxml or sqlite-utils again.
+thread) that a forked child would inherit mid-operation. The server imports the extractor,
+so a pool worker (restarted after a crash) starts without importing lxml again. The writer
+starts once a run and imports the store itself: preloaded, sqlite-utils would weigh on the
+server and on every worker for nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import threading
 from multiprocessing.connection import wait
 from multiprocessing.context import BaseContext
 
-PRELOAD = ["archive.extract.workers", "archive.writer"]
+PRELOAD = ["archive.extract.workers"]
 
 
 def forkserver_context() -> BaseContext:
