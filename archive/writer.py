@@ -90,7 +90,7 @@ class StoreWriter:
         try:
             self._conn.send_bytes(message)
         except (OSError, ValueError) as exc:
-            self._fail_pending(StoreError(f"the database writer is gone: {exc}"))
+            self._fail_pending(StoreError(f"the database writer exited ({exc})"))
         return future
 
     def close(self) -> None:
@@ -112,7 +112,9 @@ class StoreWriter:
             except (EOFError, OSError):
                 break
             with self._lock:
-                future = self._pending.pop(number)
+                future = self._pending.pop(number, None)
+            if future is None:
+                continue  # failed already: sending after it found the pipe broken
             if ok:
                 future.set_result(value)
             else:
