@@ -36,26 +36,24 @@ def iso_seconds(moment: datetime) -> str:
 
 
 @dataclass(frozen=True)
-class _Pending:
-    """A response record on its way to the store: its capture row, and the page the
-    extraction workers are making of it (None: not a page to extract)."""
-
-    url: str
-    warc_file: str
-    location: RecordLocation
-    capture: dict
-    seen_at: str
-    page: Future | None
-
-
-@dataclass(frozen=True)
 class _Captured:
     """What one response record stores: its capture row, and the articles read from it."""
 
     location: RecordLocation
     capture: dict
-    articles: tuple[Article, ...]
     seen_at: str
+    articles: tuple[Article, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A response record on its way to the store, and the page the extraction workers are
+    making of it (None: not a page to extract)."""
+
+    url: str
+    warc_file: str
+    captured: _Captured
+    page: Future | None
 
 
 @dataclass(frozen=True)
@@ -181,20 +179,19 @@ def _submit(extraction: ExtractionWorkers, response: _Response) -> _Pending:
         and "html" in (response.content_type or "").lower()
     )  # the live crawl extracts complete HTML pages only; so does this
     page = extraction.submit(response.url, response.headers, response.body) if extract else None
+    when = iso_seconds(response.when)
     capture = {
         "url": response.url,
         "status": response.status,
-        "fetched_at": iso_seconds(response.when),
+        "fetched_at": when,
         "content_type": response.content_type,
     }
-    return _Pending(
-        response.url, response.warc_file, response.location, capture,
-        iso_seconds(response.when), page,
-    )  # fmt: skip
+    captured = _Captured(response.location, capture, seen_at=when)
+    return _Pending(response.url, response.warc_file, captured, page)
 
 
 def _extracted(extraction: ExtractionWorkers, pending: _Pending, counts: Counter) -> _Captured:
-    captured = _Captured(pending.location, pending.capture, (), pending.seen_at)
+    captured = pending.captured
     if pending.page is None:
         return captured
     try:

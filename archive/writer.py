@@ -74,9 +74,11 @@ class StoreWriter:
         Called from one thread (the reactor's), so that the order sent is the order meant."""
         future: Future = Future()
         with self._lock:
-            if self._closing or self._broken is not None:
-                closed = StoreError("the database writer is closed")
-                future.set_exception(closed if self._closing else self._broken)
+            if self._closing:
+                future.set_exception(StoreError("the database writer is closed"))
+                return future
+            if self._broken is not None:
+                future.set_exception(self._broken)
                 return future
             number = next(self._sequence)
             self._pending[number] = future  # before sending: the reply may come at once

@@ -86,8 +86,9 @@ class DatabaseWriter:
 
     def _done(self, future: asyncio.Future) -> None:
         self.in_flight.discard(future)
-        if not future.cancelled() and isinstance(future.exception(), StoreError):
-            self.fail(future.exception())
+        error = None if future.cancelled() else future.exception()
+        if isinstance(error, StoreError):
+            self.fail(error)
 
     def fail(self, exc: StoreError) -> None:
         if self.failed:
