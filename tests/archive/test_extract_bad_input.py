@@ -65,6 +65,13 @@ def test_malformed_markup_is_repaired_not_fatal():
     assert "unclosed tags" in article.content.text
 
 
+def test_a_link_that_is_no_url_is_left_out_not_fatal():
+    # urljoin() raises ValueError on an unclosed IPv6 bracket; the page's articles still count.
+    body = page(body='See <a href="http://[oops/x">this</a> and <a href="/ok/">that</a>.')
+    (article,) = extract_page(URL, {}, body).articles
+    assert [link.url for link in article.content.links] == ["http://blog.test/ok/"]
+
+
 def test_300_deep_nesting_does_not_crash():
     deep = "<div>" * 300 + "deep text" + "</div>" * 300
     result = extract_page(URL, {}, page(body=deep))
