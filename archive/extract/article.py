@@ -84,15 +84,21 @@ def _terms(
     """Tags and categories from the element's term links, completed from its classes."""
     tags: dict[str, Term] = {}
     categories: dict[str, Term] = {}
+    # The classes of every ancestor of a link: those below the post, read per link, and
+    # those of the post and above it, the same for every link, read once.
+    above: set[str] | None = None
     for anchor in links(elements.tagged("a")):
         if not has_rel(anchor, "tag"):
             continue
-        if content is not None and any(a is content for a in anchor.iterancestors()):
+        below = _ancestors_below(anchor, element)
+        if content is not None and any(a is content for a in below):
             continue  # a rel=tag link written into the post body is not a term of the post
         url = absolute(base, anchor.get("href"))
         if not url:
             continue
-        container = {c for a in anchor.iterancestors() for c in classes(a)}
+        if above is None:
+            above = {c for a in (element, *element.iterancestors()) for c in classes(a)}
+        container = above.union(*(classes(a) for a in below))
         rel = anchor.get("rel", "").split()
         if container & set(CATEGORY_CONTAINERS) or "category" in rel:
             target = categories
@@ -115,11 +121,21 @@ def _terms(
 
 
 def extract_article(
-    element: HtmlElement, page_url: str, source: Source, *, permalink: str | None = None
+    element: HtmlElement,
+    page_url: str,
+    source: Source,
+    *,
+    permalink: str | None = None,
+    page_elements: Elements | None = None,
 ) -> Article | Skipped:
-    """`permalink` is given for single pages (the canonical URL); archive blocks link to it."""
+    """`permalink` is given for single pages (the canonical URL); archive blocks link to it.
+    `page_elements`: the whole page's, which hold the post's unless it is an unclassed
+    element (a block theme's bare <main>)."""
     wp_id = post_id(element)
-    elements = Elements(element)
+    if page_elements is not None and element in page_elements.position:
+        elements = page_elements.within(element)
+    else:
+        elements = Elements(element)
     title_el = elements.first(elements.with_class(*TITLE_CLASSES))
     if permalink is None and title_el is not None:
         anchor = (

@@ -98,7 +98,7 @@ def extract_page(url: str, headers: Mapping[str, str] | None, body: bytes) -> Pa
         articles: list[Article] = []
         skipped: list[Skipped] = []
         for element in _outermost(elements.with_class(*POST_BLOCK_CLASSES)):
-            found = extract_article(element, url, Source.ARCHIVE)
+            found = extract_article(element, url, Source.ARCHIVE, page_elements=elements)
             if isinstance(found, Skipped):
                 skipped.append(found)
                 continue
@@ -133,7 +133,9 @@ def extract_page(url: str, headers: Mapping[str, str] | None, body: bytes) -> Pa
         if element is None:
             # Block themes print no post_class() wrapper on single pages: the post is <main>.
             element = root.find(".//main") if root.find(".//main") is not None else body_el
-        found = extract_article(element, url, Source.SINGLE, permalink=permalink)
+        found = extract_article(
+            element, url, Source.SINGLE, permalink=permalink, page_elements=elements
+        )
         if isinstance(found, Article):
             if found.wp_post_id is None and wp_id is not None:
                 found = replace(found, wp_post_id=wp_id)

@@ -57,17 +57,20 @@ def page_number_in(url: str) -> int | None:
     return int(match.group(2) or match.group(5))
 
 
-def url_for_page(template_url: str, number: int, first_page_url: str) -> str:
-    """`template_url` has some page number in it; return the same URL for page `number`."""
-    if number == 1:
-        return first_page_url
-
-    def replace(match: re.Match) -> str:
-        if match.group(1):
-            return f"{match.group(1)}{number}{match.group(3)}"
-        return f"{match.group(4)}{number}"
-
-    return _PAGE_IN_URL.sub(replace, template_url, count=1)
+def page_urls_like(template_url: str, last_page: int, first_page_url: str) -> tuple[str, ...]:
+    """Pages 1 to `last_page` of the archive, each the URL `template_url` (which has some
+    page number in it) with that number instead; page 1 is `first_page_url`."""
+    match = _PAGE_IN_URL.search(template_url)
+    if match is None:
+        return ()
+    # The number's place is found once; the other URLs differ only there.
+    if match.group(1):
+        head = template_url[: match.start(2)]
+        tail = template_url[match.end(2) :]
+    else:
+        head = template_url[: match.start(5)]
+        tail = template_url[match.end(5) :]
+    return (first_page_url, *(f"{head}{n}{tail}" for n in range(2, last_page + 1)))
 
 
 def first_page_url(url: str) -> str:
@@ -129,5 +132,5 @@ def extract_pagination(
     page_urls: tuple[str, ...] = ()
     if template is not None:
         first = first_page_url(page_url)
-        page_urls = tuple(url_for_page(template, n, first) for n in range(1, last_page + 1))
+        page_urls = page_urls_like(template, last_page, first)
     return Pagination(current, last_page, page_urls, next_url)
