@@ -139,7 +139,8 @@ class Store:
             return self._insert_row("captures", row)
 
     def save(self, batch: Iterable[Observed], seen_at: str) -> list[Saved]:
-        """Write a batch in one transaction: all of it is committed, or none of it."""
+        """Write a batch in one transaction: all of it is committed, or none of it.
+        Returns one Saved per observation, in the batch's order."""
         with self._writing(), self.transaction():
             if not self._bulk:
                 self._indexed = self._last_rowids()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -33,9 +34,13 @@ from typing import Any, TypeVar
 
 from archive.errors import StoreError
 from archive.processes import forkserver_context, ignore_stop_signals
-from archive.store import Store
 
 logger = logging.getLogger(__name__)
+
+# sqlite-utils imports pandas and numpy whenever they are installed, to convert their values.
+# The writer stores only our own records; numpy alone added 11 MB to it, pandas adds more.
+# Marked absent before the store is imported, their imports fail and sqlite-utils does without.
+NOT_NEEDED_IN_THE_WRITER = ("numpy", "pandas")
 
 _CLOSE = None  # the message that ends the writer, after everything sent before it
 T = TypeVar("T")
@@ -137,6 +142,10 @@ def _serve(conn: Connection, path: str, durable: bool) -> None:
     """The writer process: open the store, then carry out calls until told to close or the
     caller's end of the pipe closes."""
     ignore_stop_signals()
+    for name in NOT_NEEDED_IN_THE_WRITER:
+        sys.modules.setdefault(name, None)
+    from archive.store import Store  # imported here, after the line above: not at the top
+
     try:
         store = Store(path, durable=durable)
     except StoreError as exc:

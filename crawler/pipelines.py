@@ -73,18 +73,22 @@ class StorePipeline:
             return
         batch, self.pending = self.pending, []
         saving = self.database.submit(Store.save, batch, self.run_seen_at())
-        saving.add_done_callback(partial(self.saved, len(batch)))
+        # The items' own URL strings key the outcomes, not the copies coming back from the
+        # writer: the spider holds the same strings, so a run keeps one copy per article.
+        urls = [observed.article.url for observed in batch]
+        saving.add_done_callback(partial(self.saved, urls))
 
-    def saved(self, size: int, saving: asyncio.Future) -> None:
+    def saved(self, urls: list[str], saving: asyncio.Future) -> None:
         if saving.cancelled() or saving.exception() is not None:
             # Nothing of the batch was committed; the database writer stops the crawl.
-            logger.error("%d articles in the failed batch were not stored", size)
+            logger.error("%d articles in the failed batch were not stored", len(urls))
             return
-        for result in saving.result():
-            previous = self.outcomes.get(result.url)
+        # Store.save answers for each article of the batch, in order.
+        for url, result in zip(urls, saving.result(), strict=True):
+            previous = self.outcomes.get(url)
             # An article seen new earlier in this run stays "new" when seen again.
             if previous is None or previous is Outcome.UNCHANGED:
-                self.outcomes[result.url] = result.outcome
+                self.outcomes[url] = result.outcome
                 self.counts[result.outcome] += 1
                 if previous is not None:
                     self.counts[previous] -= 1

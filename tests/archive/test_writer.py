@@ -93,6 +93,17 @@ def test_close_waits_for_everything_sent(tmp_path):
     assert isinstance(writer.submit(Store.next_capture_id).exception(), StoreError)
 
 
+def imported(store: Store, name: str) -> bool:
+    return sys.modules.get(name) is not None
+
+
+def test_the_writer_stores_without_numpy_or_pandas(writer):
+    capture(writer, 1, 1).result(timeout=60)
+    assert writer.submit(imported, "sqlite_utils").result(timeout=60)
+    assert not writer.submit(imported, "numpy").result(timeout=60)
+    assert not writer.submit(imported, "pandas").result(timeout=60)
+
+
 def test_a_dead_writer_fails_what_is_pending_and_what_comes_after(writer):
     writer.submit(Store.next_capture_id).result(timeout=60)
     os.kill(writer._process.pid, signal.SIGKILL)
