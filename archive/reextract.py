@@ -8,6 +8,7 @@ current EXTRACTOR_VERSION, so a better extractor can be re-run over old captures
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
@@ -78,12 +79,14 @@ TRANSACTION_RESPONSES = 100
 def reextract(warc_files: Iterable[Path], db_path: Path, workers: int | None = None) -> Counter:
     """Returns counts: responses, pages extracted, articles, unreadable pages.
 
-    This process reads the records; `workers` processes (default: all cores but one)
-    extract them, and a writer process (archive.writer) stores them, all at once. Results
-    are stored in record order, so the rows are the same whatever the number of workers.
+    This process reads the records; `workers` processes (default: one per core) extract
+    them, and a writer process (archive.writer) stores them, all at once. Results are stored
+    in record order, so the rows are the same whatever the number of workers.
     """
     counts: Counter = Counter()
-    extraction = ExtractionWorkers(workers)
+    # Unlike the crawler's reactor, reading records takes a fifth of a core, so every core
+    # extracts: on 2 cores, 2 workers rebuilt 2,000 pages in 18-19 s where 1 took 20-21 s.
+    extraction = ExtractionWorkers(workers if workers is not None else reextract_workers())
     # Enough pages in flight to keep every worker busy while this process reads.
     window = max(1, extraction.workers) * 8
     pending: deque[_Pending] = deque()
@@ -107,6 +110,12 @@ def reextract(warc_files: Iterable[Path], db_path: Path, workers: int | None = N
     for future in stored:
         future.result()
     return counts
+
+
+def reextract_workers() -> int:
+    """One extraction worker per core; none (extract in process) on a single core."""
+    cores = os.cpu_count() or 1
+    return cores if cores > 1 else 0
 
 
 def _unfinished(stored: list[Future]) -> list[Future]:

@@ -276,7 +276,7 @@ def warc_repair(warc_dir: Path) -> None:
 @click.option(
     "--workers",
     type=click.IntRange(min=0),
-    help="Extraction processes (default: one per core but one; 0: extract in this process).",
+    help="Extraction processes (default: one per core; 0: extract in this process).",
 )
 def reextract(db: Path, warcs: tuple[Path, ...], workers: int | None) -> None:
     """Rebuild a database from WARC files alone, with the current extractor."""
