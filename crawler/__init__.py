@@ -1,1 +1,11 @@
 """The Scrapy side of tag-archiver: spider, pipelines, extensions, settings, CLI."""
+
+
+def main() -> None:
+    """The `tag-archiver` command. Its script imports this package, not the CLI: each helper
+    process (extraction workers, the database writer) imports the script again as
+    multiprocessing's main module, and with the CLI there it carried Scrapy and the rest too
+    (30 MB more in the crawl's summed RSS)."""
+    from crawler.cli import main as cli
+
+    cli()
