@@ -348,18 +348,6 @@ class Store:
         )
         return next(iter(rows), None)
 
-    def articles_under(self, slug: str, *, since: str) -> list[str]:
-        """Permalinks stored under tag `slug`, published at or after `since`, not gone."""
-        return [
-            row["url"]
-            for row in self.db.query(
-                "SELECT a.url FROM articles a JOIN article_tags l ON l.article_id = a.id "
-                "JOIN tags t ON t.id = l.tag_id WHERE t.slug = ? AND a.published >= ? "
-                "AND a.gone_at IS NULL",
-                [slug, since],
-            )
-        ]
-
     def mark_gone(self, url: str, at: str) -> bool:
         """An article whose permalink answers 404/410: marked, never deleted."""
         with self.transaction():

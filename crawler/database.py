@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -29,6 +29,7 @@ from archive.writer import StoreWriter
 from crawler.stop import stop_crawl
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class DatabaseWriter:
@@ -70,6 +71,18 @@ class DatabaseWriter:
         self.in_flight.add(future)
         future.add_done_callback(self._done)
         return future
+
+    def wait_for(self, function: Callable[..., T], *args: Any) -> T:
+        """function(store, *args) in the writer after every call submitted before it, waited
+        for here. It blocks the reactor: only for a crawl with nothing left to download.
+        StoreError if the database can no longer be written (the crawl is then stopping)."""
+        if self.writer is None or self.failed:
+            raise StoreError("the database can no longer be written")
+        try:
+            return self.writer.submit(function, *args).result()
+        except StoreError as exc:
+            self.fail(exc)
+            raise
 
     def add_capture(self, location: RecordLocation, **fields: Any) -> int:
         """The capture's id now (the run numbers its captures; it holds the lock); its row

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import partial
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
+from archive.errors import StoreError
 from archive.records import Gone, Observed
+from archive.run_ledger import Tally, save_observed, unlisted_under
 from archive.store import Outcome, Store
 from crawler.database import DatabaseWriter
 
@@ -29,6 +32,8 @@ class StorePipeline:
     never leaves half an article. Storing runs in the writer's process while the crawl goes
     on (crawler.database); the outcomes come back to count distinct articles as new /
     changed / unchanged in the stats, and the pipeline closes only once all have come back.
+    What the run has stored so far is kept beside the store (archive.run_ledger), not in
+    this process's memory.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -41,9 +46,8 @@ class StorePipeline:
             raise NotConfigured("the crawler.database.DatabaseWriter extension is disabled")
         self.batch_size = max(1, settings.getint("TAG_ARCHIVER_BATCH_SIZE"))
         self.pending: list[Observed] = []
-        self.outcomes: dict[str, Outcome] = {}
-        # outcomes counted as they change: recounting the whole run at every batch made
-        # storing quadratic in the run's length (100,000 articles: 2,000 passes over them)
+        # distinct articles stored by this run, by their outcome in it (run_ledger.Tally)
+        self.stored = 0
         self.counts: Counter[Outcome] = Counter()
         # One timestamp per crawl: every row this run touches says the same last_seen.
         self.seen_at = utc_now()
@@ -72,30 +76,33 @@ class StorePipeline:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        saving = self.database.submit(Store.save, batch, self.run_seen_at())
-        # The items' own URL strings key the outcomes, not the copies coming back from the
-        # writer: the spider holds the same strings, so a run keeps one copy per article.
-        urls = [observed.article.url for observed in batch]
-        saving.add_done_callback(partial(self.saved, urls))
+        saving = self.database.submit(save_observed, batch, self.run_seen_at())
+        saving.add_done_callback(partial(self.saved, len(batch)))
 
-    def saved(self, urls: list[str], saving: asyncio.Future) -> None:
+    def saved(self, size: int, saving: asyncio.Future) -> None:
         if saving.cancelled() or saving.exception() is not None:
             # Nothing of the batch was committed; the database writer stops the crawl.
-            logger.error("%d articles in the failed batch were not stored", len(urls))
+            logger.error("%d articles in the failed batch were not stored", size)
             return
-        # Store.save answers for each article of the batch, in order.
-        for url, result in zip(urls, saving.result(), strict=True):
-            previous = self.outcomes.get(url)
-            # An article seen new earlier in this run stays "new" when seen again.
-            if previous is None or previous is Outcome.UNCHANGED:
-                self.outcomes[url] = result.outcome
-                self.counts[result.outcome] += 1
-                if previous is not None:
-                    self.counts[previous] -= 1
+        tally: Tally = saving.result()
+        self.stored += tally.stored
+        self.counts.update(tally.outcomes)
         stats = self.crawler.stats
-        stats.set_value("tag_archiver/articles/stored", len(self.outcomes))
+        stats.set_value("tag_archiver/articles/stored", self.stored)
         for outcome in Outcome:
             stats.set_value(f"tag_archiver/articles/{outcome.value}", self.counts[outcome])
+        if tally.listed_again:
+            stats.inc_value("tag_archiver/articles/listed_again", tally.listed_again)
+
+    def unlisted_under(self, walked: Iterable[tuple[str, str]]) -> list[str]:
+        """Stored articles under each (tag slug, oldest date read) that no tag page of this
+        run listed (run_ledger.unlisted_under), once everything before is stored. Waits for
+        the writer: for a spider with nothing left to download."""
+        self.flush()
+        try:
+            return self.database.wait_for(unlisted_under, list(walked))
+        except StoreError:
+            return []  # the database writer failed and is stopping the crawl
 
     def marked_gone(self, marking: asyncio.Future) -> None:
         if not marking.cancelled() and marking.exception() is None and marking.result():

@@ -33,6 +33,7 @@ from archive.records import Gone, Observed, Page, PageKind, Source
 from archive.store import Store
 from archive.warc.reader import read_response
 from crawler.capture import CAPTURE_ID, CONDITIONAL, header_pairs, warc_dir_for
+from crawler.pipelines import StorePipeline
 from crawler.runs import RUN_ID
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,6 @@ class TagArchiveSpider(scrapy.Spider):
         if not self.tag_args and not self.all_tags:
             raise ValueError("name at least one tag (tags=a,b) or ask for all_tags=1")
         self.unknown_tags: list[str] = []
-        self.listed: set[str] = set()
         self.responses = 0  # any answer from the site at all, errors included
         self.discovering = False  # --all-tags without a tag sitemap: follow tag links
         # Every tag whose first page was asked for, and those that got any answer at all:
@@ -252,10 +252,7 @@ class TagArchiveSpider(scrapy.Spider):
             )
         news = False
         for article in page.articles:
-            if article.url in self.listed:
-                stats.inc_value("tag_archiver/articles/listed_again")
-            self.listed.add(article.url)
-            stats.inc_value("tag_archiver/articles/listed")
+            stats.inc_value("tag_archiver/articles/listed")  # "listed_again": StorePipeline
             yield Observed(article, capture_id)
             known_sha, source = self.known.get(article.url, (None, None))
             unchanged = article.content is not None and known_sha == article.content.sha256
@@ -327,14 +324,9 @@ class TagArchiveSpider(scrapy.Spider):
         if self.verified or not self.fetch_articles or not self.walked:
             return
         self.verified = True
-        with Store(self.crawler.settings.get("TAG_ARCHIVER_DB")) as store:
-            missing = {
-                url
-                for slug, oldest in self.walked.values()
-                for url in store.articles_under(slug, since=oldest)
-                if url not in self.listed
-            }
-        for url in sorted(missing):
+        pipeline = self.crawler.get_item_pipeline(StorePipeline)
+        missing = pipeline.unlisted_under(self.walked.values()) if pipeline else []
+        for url in missing:
             self.crawler.stats.inc_value("tag_archiver/articles/missing_from_tag")
             request = scrapy.Request(url, callback=self.parse_article, errback=self.failed)
             self.crawler.engine.crawl(request)

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from archive.errors import StoreError
+from archive.records import Observed, Source, Term
+from archive.run_ledger import save_observed, unlisted_under
+from archive.store import Store
+from tests.archive.test_store import T1, T2, article
+
+A, B, C = "http://b.test/a/", "http://b.test/b/", "http://b.test/c/"
+
+
+def counts(*tallies) -> tuple[int, dict[str, int], int]:
+    stored, outcomes, again = 0, {}, 0
+    for tally in tallies:
+        stored += tally.stored
+        again += tally.listed_again
+        for outcome, n in tally.outcomes.items():
+            outcomes[outcome.value] = outcomes.get(outcome.value, 0) + n
+    return stored, {k: v for k, v in outcomes.items() if v}, again
+
+
+def test_counts_distinct_articles_by_their_outcome_in_the_run(tmp_path):
+    with Store(tmp_path / "a.db") as earlier:
+        earlier.save([Observed(article(url=B)), Observed(article(url=C))], T1)
+    with Store(tmp_path / "a.db") as store:  # a new connection: a new run
+        first = save_observed(store, [Observed(article(url=A)), Observed(article(url=B))], T2)
+        assert counts(first) == (2, {"new": 1, "unchanged": 1}, 0)
+        again = [
+            Observed(article(url=A, text="Other words.")),  # new this run: stays new
+            Observed(article(url=B)),  # listed by a second tag page
+            Observed(article(url=C, source=Source.SINGLE, text="Edited.")),  # its own page
+        ]
+        second = save_observed(store, again, T2)
+        assert counts(first, second) == (3, {"new": 1, "unchanged": 1, "changed": 1}, 2)
+        # B's own page differs from its archive block: first unchanged, now changed
+        edited = [Observed(article(url=B, source=Source.SINGLE, text="Longer text."))]
+        third = save_observed(store, edited, T2)
+        assert counts(first, second, third) == (3, {"new": 1, "changed": 2}, 2)
+
+
+def test_the_ledger_belongs_to_one_connection(tmp_path):
+    with Store(tmp_path / "a.db") as store:
+        save_observed(store, [Observed(article(url=A))], T1)
+    with Store(tmp_path / "a.db") as store:
+        tally = save_observed(store, [Observed(article(url=A))], T2)
+    assert counts(tally) == (1, {"unchanged": 1}, 0)
+
+
+def test_a_failed_batch_leaves_the_ledger_as_it_was(tmp_path):
+    with Store(tmp_path / "a.db") as store:
+        store.db.execute(
+            "CREATE TRIGGER boom BEFORE INSERT ON articles WHEN NEW.url = 'http://b.test/bad/' "
+            "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+        )
+        batch = [Observed(article(url=A)), Observed(article(url="http://b.test/bad/"))]
+        with pytest.raises(StoreError, match="disk trouble"):
+            save_observed(store, batch, T1)
+        tally = save_observed(store, [Observed(article(url=A))], T1)
+    assert counts(tally) == (1, {"new": 1}, 0)  # A was not counted by the failed batch
+
+
+def test_unlisted_under_names_what_the_run_should_check(tmp_path):
+    other = (Term("other", "Other", None),)
+    with Store(tmp_path / "a.db") as earlier:
+        stored = [
+            Observed(article(url=A)),
+            Observed(article(url=B)),
+            Observed(article(url=C)),
+            Observed(article(url="http://b.test/old/", published="2020-01-01T00:00:00+00:00")),
+            Observed(article(url="http://b.test/gone/")),
+            Observed(article(url="http://b.test/elsewhere/", tags=other)),
+        ]
+        earlier.save(stored, T1)
+        earlier.mark_gone("http://b.test/gone/", T1)
+    with Store(tmp_path / "a.db") as store:
+        assert unlisted_under(store, [("news", "2023-01-01")]) == [A, B, C]
+        listed = Observed(article(url=A))
+        own_page = Observed(replace(article(url=B), source=Source.SINGLE))  # not a listing
+        save_observed(store, [listed, own_page], T2)
+        assert unlisted_under(store, [("news", "2023-01-01")]) == [B, C]
+        assert unlisted_under(store, [("news", "2023-01-01"), ("other", "2023-01-01")]) == [
+            B,
+            C,
+            "http://b.test/elsewhere/",
+        ]
+        assert unlisted_under(store, []) == []
