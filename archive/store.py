@@ -25,6 +25,7 @@ import sqlite_utils
 
 from archive.errors import StoreError
 from archive.extract import EXTRACTOR_VERSION
+from archive.known_articles import KnownArticles
 from archive.records import Content, Observed, Source, Term
 from archive.schema import SEARCHED, TERM_TABLES, ensure_schema
 from archive.warc.files import RecordLocation
@@ -309,10 +310,13 @@ class Store:
 
     # --- what an incremental crawl needs to know ---------------------------------------------
 
-    def known_articles(self) -> dict[str, tuple[str | None, str]]:
-        """Every stored article's permalink -> (content hash, record_source)."""
-        rows = self.db.execute("SELECT url, content_sha256, record_source FROM articles")
-        return {url: (sha, source) for url, sha, source in rows.fetchall()}
+    def known_articles(self) -> KnownArticles:
+        """Every stored article's permalink -> (content hash, record_source), as of now."""
+        try:
+            rows = self.db.execute("SELECT url, content_sha256, record_source FROM articles")
+        except sqlite3.Error as exc:
+            raise StoreError(f"reading the stored articles failed: {_explain(exc)}") from exc
+        return KnownArticles(rows)
 
     def previous_run_finished(self, run_id: int | None) -> bool:
         """Did the run before `run_id` end normally? (No earlier run counts as yes.)"""

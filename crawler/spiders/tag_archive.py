@@ -29,6 +29,7 @@ from twisted.python.failure import Failure
 from archive.errors import ExtractionError
 from archive.extract import sitemap_locations, tag_sitemaps, tag_slug_from_url
 from archive.extract.workers import ExtractionWorkers
+from archive.known_articles import KnownArticles
 from archive.records import Gone, Observed, Page, PageKind, Source
 from archive.store import Store
 from archive.warc.reader import read_response
@@ -90,7 +91,7 @@ class TagArchiveSpider(scrapy.Spider):
         self.tags_answered: set[str] = set()
         # Incremental runs: what the database already holds (permalink -> content hash), and
         # per tag walked, its slug and the oldest publication date seen on the pages read.
-        self.known: dict[str, tuple[str | None, str]] = {}
+        self.known = KnownArticles()
         self.walked: dict[str, tuple[str, str]] = {}
         self.verified = False
         self.extraction = ExtractionWorkers(0)  # replaced from the settings in start()
@@ -101,6 +102,7 @@ class TagArchiveSpider(scrapy.Spider):
         db = self.crawler.settings.get("TAG_ARCHIVER_DB")
         if db and not self.full:
             with Store(db) as store:
+                self.known.close()
                 self.known = store.known_articles()
                 run_id = self.crawler.stats.get_value(RUN_ID)
                 if self.known and not store.previous_run_finished(run_id):
@@ -254,7 +256,7 @@ class TagArchiveSpider(scrapy.Spider):
         for article in page.articles:
             stats.inc_value("tag_archiver/articles/listed")  # "listed_again": StorePipeline
             yield Observed(article, capture_id)
-            known_sha, source = self.known.get(article.url, (None, None))
+            known_sha, source = self.known.get(article.url) or (None, None)
             unchanged = article.content is not None and known_sha == article.content.sha256
             news = news or not unchanged
             if article.published and page.tag is not None:
@@ -336,6 +338,7 @@ class TagArchiveSpider(scrapy.Spider):
     def closed(self, reason: str) -> None:
         """Leave the run's verdict in the stats, where the CLI and the log find it."""
         self.extraction.close()
+        self.known.close()
         stats = self.crawler.stats
         for tag in sorted(self.tags_asked - self.tags_answered):
             stats.inc_value("tag_archiver/errors")
