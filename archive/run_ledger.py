@@ -14,13 +14,10 @@ The functions take the store first: the crawl calls them in its database writer 
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from archive.errors import StoreError
 from archive.records import Observed, Source
 from archive.store import Outcome, Store
 
@@ -46,7 +43,9 @@ def save_observed(store: Store, batch: list[Observed], seen_at: str) -> Tally:
     first seen unchanged and later changed (its own page differs from its archive block)
     counts as changed; one seen new stays new."""
     tally = Tally()
-    with _errors_named(), store.transaction():
+    # store.writing(): a failure here rolls back the save too, and the store must forget
+    # what it cached in that transaction, as when the save itself fails.
+    with store.writing(), store.transaction():
         saved = store.save(batch, seen_at)
         conn = store.conn
         conn.execute(_LEDGER)
@@ -82,7 +81,7 @@ def unlisted_under(store: Store, walked: Iterable[tuple[str, str]]) -> list[str]
     """Permalinks of the stored articles under each (tag slug, oldest publication date) that
     the run's tag pages did not list, in order: those the run should check one by one."""
     missing: set[str] = set()
-    with _errors_named():
+    with store.writing():
         store.conn.execute(_LEDGER)
         for slug, since in walked:
             missing.update(
@@ -96,13 +95,3 @@ def unlisted_under(store: Store, walked: Iterable[tuple[str, str]]) -> list[str]
                 )
             )
     return sorted(missing)
-
-
-@contextmanager
-def _errors_named() -> Iterator[None]:
-    """SQLite's errors here (the temporary file: a full disk) become StoreError, as the
-    store's own do."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise StoreError(f"keeping the run's ledger failed: {exc}") from exc

@@ -136,13 +136,13 @@ class Store:
             "payload_digest": location.payload_digest,
             **extra,
         }
-        with self._writing(), self.transaction():
+        with self.writing(), self.transaction():
             return self._insert_row("captures", row)
 
     def save(self, batch: Iterable[Observed], seen_at: str) -> list[Saved]:
         """Write a batch in one transaction: all of it is committed, or none of it.
         Returns one Saved per observation, in the batch's order."""
-        with self._writing(), self.transaction():
+        with self.writing(), self.transaction():
             if not self._bulk:
                 self._indexed = self._last_rowids()
             saved = [self._save_one(observed, seen_at) for observed in batch]
@@ -156,7 +156,7 @@ class Store:
         at its end: FTS5 writes out what it holds at every savepoint, so indexing batch by
         batch inside one transaction cost as much as committing each."""
         try:
-            with self._writing(), self.transaction():
+            with self.writing(), self.transaction():
                 self._bulk = True
                 self._indexed = self._last_rowids()
                 yield
@@ -165,9 +165,10 @@ class Store:
             self._bulk = False
 
     @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """SQLite's errors become StoreError; term ids cached in a rolled-back transaction
-        are void."""
+    def writing(self) -> Iterator[None]:
+        """Around a write on this store's connection, the store's own or a caller's in the
+        same transaction (archive.run_ledger): SQLite's errors become StoreError, and term ids
+        cached in a rolled-back transaction are void."""
         try:
             yield
         except sqlite3.Error as exc:

@@ -4,6 +4,7 @@ from dataclasses import replace
 
 import pytest
 
+from archive import run_ledger
 from archive.errors import StoreError
 from archive.records import Observed, Source, Term
 from archive.run_ledger import save_observed, unlisted_under
@@ -88,3 +89,22 @@ def test_unlisted_under_names_what_the_run_should_check(tmp_path):
             "http://b.test/elsewhere/",
         ]
         assert unlisted_under(store, []) == []
+
+
+def test_a_ledger_failure_after_the_save_rolls_back_as_a_failed_save_does(tmp_path):
+    with Store(tmp_path / "a.db") as store:
+        # the ledger's own table, made to fail after Store.save has done its part
+        store.db.execute(run_ledger._LEDGER)
+        store.db.execute(
+            "CREATE TEMP TRIGGER boom BEFORE INSERT ON run_articles "
+            "BEGIN SELECT RAISE(ABORT, 'temp disk trouble'); END"
+        )
+        with pytest.raises(StoreError, match="temp disk trouble"):
+            save_observed(store, [Observed(article(url=A))], T1)
+        assert store.db["articles"].count == 0 and store.db["tags"].count == 0
+        store.db.execute("DROP TRIGGER temp.boom")
+        # the tag row written by the rolled-back save must not be remembered by the store
+        tally = save_observed(store, [Observed(article(url=B))], T1)
+        assert counts(tally) == (1, {"new": 1}, 0)
+        assert store.db.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert [r["slug"] for r in store.db.query("SELECT slug FROM tags")] == ["news"]
