@@ -30,9 +30,9 @@ _LEDGER = """CREATE TEMP TABLE IF NOT EXISTS run_articles (
 
 @dataclass
 class Tally:
-    """What one batch changed in the run's counts of distinct articles."""
+    """What one batch changed in the run's counts of distinct articles. Each is counted under
+    one outcome, so their sum is how many articles the run has stored."""
 
-    stored: int = 0  # articles this run had not stored before
     outcomes: Counter[Outcome] = field(default_factory=Counter)  # may go down as well as up
     listed_again: int = 0  # listed by a tag page after an earlier one of this run listed it
 
@@ -60,7 +60,6 @@ def save_observed(store: Store, batch: list[Observed], seen_at: str) -> Tally:
                     "INSERT INTO temp.run_articles (article_id, outcome, listed) VALUES (?, ?, ?)",
                     [result.article_id, result.outcome, listed],
                 )
-                tally.stored += 1
                 tally.outcomes[result.outcome] += 1
                 continue
             before, was_listed = Outcome(row[0]), bool(row[1])

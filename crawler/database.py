@@ -56,7 +56,7 @@ class DatabaseWriter:
             return
         try:
             self.writer = StoreWriter(self.db, durable=self.durable)
-            self.next_capture_id = self.writer.submit(Store.next_capture_id).result()
+            self.next_capture_id = self.wait_for(Store.next_capture_id)
         except StoreError as exc:
             self.fail(exc)
 

@@ -47,7 +47,6 @@ class StorePipeline:
         self.batch_size = max(1, settings.getint("TAG_ARCHIVER_BATCH_SIZE"))
         self.pending: list[Observed] = []
         # distinct articles stored by this run, by their outcome in it (run_ledger.Tally)
-        self.stored = 0
         self.counts: Counter[Outcome] = Counter()
         # One timestamp per crawl: every row this run touches says the same last_seen.
         self.seen_at = utc_now()
@@ -85,10 +84,9 @@ class StorePipeline:
             logger.error("%d articles in the failed batch were not stored", size)
             return
         tally: Tally = saving.result()
-        self.stored += tally.stored
         self.counts.update(tally.outcomes)
         stats = self.crawler.stats
-        stats.set_value("tag_archiver/articles/stored", self.stored)
+        stats.set_value("tag_archiver/articles/stored", self.counts.total())
         for outcome in Outcome:
             stats.set_value(f"tag_archiver/articles/{outcome.value}", self.counts[outcome])
         if tally.listed_again:

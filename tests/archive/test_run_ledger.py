@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 import pytest
@@ -15,13 +16,12 @@ A, B, C = "http://b.test/a/", "http://b.test/b/", "http://b.test/c/"
 
 
 def counts(*tallies) -> tuple[int, dict[str, int], int]:
-    stored, outcomes, again = 0, {}, 0
+    """(articles stored, their outcomes, listed again) after these batches"""
+    outcomes, again = Counter(), 0
     for tally in tallies:
-        stored += tally.stored
+        outcomes.update(tally.outcomes)
         again += tally.listed_again
-        for outcome, n in tally.outcomes.items():
-            outcomes[outcome.value] = outcomes.get(outcome.value, 0) + n
-    return stored, {k: v for k, v in outcomes.items() if v}, again
+    return outcomes.total(), {k.value: v for k, v in outcomes.items() if v}, again
 
 
 def test_counts_distinct_articles_by_their_outcome_in_the_run(tmp_path):
