@@ -242,8 +242,62 @@ END"""
     )
 
 
+def _v5_fidelity(db: sqlite_utils.Database) -> None:
+    """What any WordPress site needs to be archived faithfully (issue 13): dates with their
+    sources and the modified date, what kind of text an archive block gave, every URL an
+    article was known by, and the findings of `verify` against the site's REST API."""
+    articles = db["articles"]
+    articles.add_column("modified", str)  # ISO 8601; the page's "updated" date, when shown
+    # Which markup each date was read from (archive.extract.dates.DateSource)
+    articles.add_column("published_source", str)
+    articles.add_column("modified_source", str)
+    # What the tag archive's block gave: "full" content, an "excerpt", or "none"
+    articles.add_column("archive_content", str)
+    # SHA-256 of the archive block's text as last seen: incremental runs compare like with like
+    articles.add_column("archive_sha256", str)
+    articles.create_index(["wp_post_id"])
+    db["article_urls"].create(
+        {"url": str, "article_id": int, "first_seen": str, "last_seen": str},
+        pk="url",
+        not_null={"article_id", "first_seen", "last_seen"},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["article_urls"].create_index(["article_id"])
+    db.execute(
+        "INSERT INTO article_urls (url, article_id, first_seen, last_seen) "
+        "SELECT url, id, first_seen, last_seen FROM articles"
+    )
+    # One row per finding of one `verify` run (crawler.verify): the archive held against
+    # the site's REST API. kind: expected (per tag: posts WordPress lists vs archived),
+    # missing, extra, mismatch, unavailable, inconsistent (the API contradicts itself).
+    db["verifications"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "kind": str,
+            "tag": str,
+            "url": str,
+            "wp_post_id": int,
+            "field": str,
+            "expected": str,
+            "archived": str,
+            "message": str,
+        },
+        pk="id",
+        not_null={"run_id", "kind", "message"},
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    db["verifications"].create_index(["run_id"])
+
+
 # MIGRATIONS[n] takes a database from schema version n to n + 1.
-MIGRATIONS = (_v1_tables, _v2_search, _v3_runs_and_history, _v4_search_indexed_by_the_store)
+MIGRATIONS = (
+    _v1_tables,
+    _v2_search,
+    _v3_runs_and_history,
+    _v4_search_indexed_by_the_store,
+    _v5_fidelity,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

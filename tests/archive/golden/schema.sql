@@ -14,7 +14,7 @@ CREATE TABLE "articles" (
    "extractor_version" TEXT NOT NULL,
    "first_seen" TEXT NOT NULL,
    "last_seen" TEXT NOT NULL
-, "gone_at" TEXT);
+, "gone_at" TEXT, "modified" TEXT, "published_source" TEXT, "modified_source" TEXT, "archive_content" TEXT, "archive_sha256" TEXT);
 CREATE UNIQUE INDEX "idx_articles_url"
     ON "articles" ("url");
 CREATE INDEX "idx_articles_published"
@@ -194,3 +194,27 @@ BEGIN
   INSERT INTO "articles_fts" (rowid, "title", "content_text")
     VALUES (new.rowid, new."title", new."content_text");
 END;
+CREATE INDEX "idx_articles_wp_post_id"
+    ON "articles" ("wp_post_id");
+CREATE TABLE "article_urls" (
+   "url" TEXT PRIMARY KEY,
+   "article_id" INTEGER NOT NULL REFERENCES "articles"("id"),
+   "first_seen" TEXT NOT NULL,
+   "last_seen" TEXT NOT NULL
+);
+CREATE INDEX "idx_article_urls_article_id"
+    ON "article_urls" ("article_id");
+CREATE TABLE "verifications" (
+   "id" INTEGER PRIMARY KEY,
+   "run_id" INTEGER NOT NULL REFERENCES "runs"("id"),
+   "kind" TEXT NOT NULL,
+   "tag" TEXT,
+   "url" TEXT,
+   "wp_post_id" INTEGER,
+   "field" TEXT,
+   "expected" TEXT,
+   "archived" TEXT,
+   "message" TEXT NOT NULL
+);
+CREATE INDEX "idx_verifications_run_id"
+    ON "verifications" ("run_id");
