@@ -23,13 +23,27 @@ class Source(StrEnum):
     SINGLE = "single"
 
 
+class ContentKind(StrEnum):
+    """What text a post's block gave: all of it, or an excerpt (the_excerpt(), a post-excerpt
+    block, or a teaser cut at <!--more--> with a "Continue reading" link)."""
+
+    FULL = "full"
+    EXCERPT = "excerpt"
+    NONE = "none"
+
+
 @dataclass(frozen=True)
 class Term:
-    """A tag or a category. The slug identifies it; name and url are filled when shown."""
+    """A tag or a category. The slug identifies it; name and url are filled when shown.
+
+    `from_class`: known only from a `tag-…` / `category-…` class, which WordPress prints
+    lossily for non-ASCII slugs (archive.extract.urls.html_class_form): the store matches
+    it to the term whose slug prints that way."""
 
     slug: str
     name: str | None = None
     url: str | None = None
+    from_class: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,13 @@ class Article:
     tags: tuple[Term, ...]
     categories: tuple[Term, ...]
     content: Content | None
+    modified: str | None = None  # the "updated" date, when the page shows one
+    published_source: str | None = None  # archive.extract.dates.DateSource
+    modified_source: str | None = None
+    content_kind: ContentKind = ContentKind.FULL
+    # What extraction could not settle and did not guess (a date no parser knows, a
+    # `?cat=ID` link it could not tie to a slug): counted and logged by the crawl.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ class Tally:
 
     outcomes: Counter[Outcome] = field(default_factory=Counter)  # may go down as well as up
     listed_again: int = 0  # listed by a tag page after an earlier one of this run listed it
+    conflicts: list[str] = field(default_factory=list)  # permalinks claimed by another post
 
 
 def save_observed(store: Store, batch: list[Observed], seen_at: str) -> Tally:
@@ -50,6 +51,9 @@ def save_observed(store: Store, batch: list[Observed], seen_at: str) -> Tally:
         conn = store.conn
         conn.execute(_LEDGER)
         for observed, result in zip(batch, saved, strict=True):
+            if result.outcome is Outcome.CONFLICT:
+                tally.conflicts.append(result.url)
+                continue
             listed = observed.article.source is Source.ARCHIVE
             row = conn.execute(
                 "SELECT outcome, listed FROM temp.run_articles WHERE article_id = ?",

@@ -1,10 +1,16 @@
 """The SQLite store: captures and Article records in, rows out. One transaction per batch.
 
-An article is identified by its permalink. It may be observed several times in one crawl
-(under several tags, and on its own page); observations merge into one row:
+An article is identified by its permalink, in one canonical form (archive.extract.urls), and
+by its WordPress post ID: a post whose permalink changed (a new slug; WordPress redirects the
+old one) stays one row, its current URL in `articles.url` and every URL it was known by in
+`article_urls`. A permalink claimed by two post IDs is a conflict, reported and not stored.
+It may be observed several times in one crawl (under several tags, and on its own page);
+observations merge into one row:
 - its own page (Source.SINGLE) is authoritative; an archive block only fills blanks in a row
   that a single page wrote, so the order in which pages arrive never changes the result;
 - tags and categories accumulate (article_tags / article_categories);
+- the archive block's own kind of text and digest (archive_content, archive_sha256) follow
+  the latest archive observation, so an incremental crawl compares like with like;
 - sections, items, images and links are replaced only when the content's hash changes.
 Re-storing what is already there changes nothing but the last_seen columns.
 
@@ -25,12 +31,21 @@ import sqlite_utils
 
 from archive.errors import StoreError
 from archive.extract import EXTRACTOR_VERSION
+from archive.extract.urls import html_class_form
 from archive.known_articles import KnownArticles
 from archive.records import Content, Observed, Source, Term
 from archive.schema import SEARCHED, TERM_TABLES, ensure_schema
 from archive.warc.files import RecordLocation
 
-METADATA_FIELDS = ("wp_post_id", "title", "published", "author")
+METADATA_FIELDS = (
+    "wp_post_id",
+    "title",
+    "published",
+    "published_source",
+    "modified",
+    "modified_source",
+    "author",
+)
 # What merging an observation into a stored article needs (not the stored HTML or text).
 _ARTICLE_COLUMNS = (
     "id",
@@ -40,13 +55,14 @@ _ARTICLE_COLUMNS = (
     "capture_id",
     "gone_at",
 )
-_SELECT_ARTICLE = f"SELECT {', '.join(_ARTICLE_COLUMNS)} FROM articles WHERE url = ?"
+_SELECT_ARTICLE = f"SELECT {', '.join(_ARTICLE_COLUMNS)}, url FROM articles WHERE "
 
 
 class Outcome(StrEnum):
     NEW = "new"
     CHANGED = "changed"
     UNCHANGED = "unchanged"
+    CONFLICT = "conflict"  # its permalink belongs to another post ID: not stored
 
 
 @dataclass(frozen=True)
@@ -204,16 +220,46 @@ class Store:
 
     def _save_one(self, observed: Observed, seen_at: str) -> Saved:
         article = observed.article
-        row = self.conn.execute(_SELECT_ARTICLE, [article.url]).fetchone()
+        row = self._stored(article.url, article.wp_post_id)
         if row is None:
             article_id = self._insert(observed, seen_at)
             outcome = Outcome.NEW
+        elif (
+            article.wp_post_id is not None
+            and row["wp_post_id"] is not None
+            and row["wp_post_id"] != article.wp_post_id
+        ):
+            return Saved(article.url, row["id"], Outcome.CONFLICT)
         else:
-            stored = dict(zip(_ARTICLE_COLUMNS, row, strict=True))
-            article_id, outcome = self._merge(stored, observed, seen_at)
+            article_id, outcome = self._merge(row, observed, seen_at)
+        self._note_url(article_id, article.url, seen_at)
         for taxonomy, terms in (("tag", article.tags), ("category", article.categories)):
             self._link_terms(article_id, taxonomy, terms, seen_at)
         return Saved(article.url, article_id, outcome)
+
+    def _stored(self, url: str, wp_post_id: int | None) -> dict | None:
+        """The stored article `url` names (its current or an earlier URL), else the one
+        with this post ID: the same post under a new permalink."""
+        found = (
+            self.conn.execute(
+                _SELECT_ARTICLE + "id = (SELECT article_id FROM article_urls WHERE url = ?)", [url]
+            ).fetchone()
+            or self.conn.execute(_SELECT_ARTICLE + "url = ?", [url]).fetchone()
+        )
+        if found is None and wp_post_id is not None:
+            found = self.conn.execute(
+                _SELECT_ARTICLE + "wp_post_id = ? ORDER BY id LIMIT 1", [wp_post_id]
+            ).fetchone()
+        if found is None:
+            return None
+        return dict(zip((*_ARTICLE_COLUMNS, "url"), found, strict=True))
+
+    def _note_url(self, article_id: int, url: str, seen_at: str) -> None:
+        self.conn.execute(
+            "INSERT INTO article_urls (url, article_id, first_seen, last_seen) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET last_seen = excluded.last_seen",
+            [url, article_id, seen_at, seen_at],
+        )
 
     def _insert(self, observed: Observed, seen_at: str) -> int:
         article = observed.article
@@ -221,6 +267,7 @@ class Store:
             "url": article.url,
             **{name: getattr(article, name) for name in METADATA_FIELDS},
             **_content_columns(article.content),
+            **_archive_columns(observed),
             "record_source": article.source.value,
             "capture_id": observed.capture_id,
             "extractor_version": EXTRACTOR_VERSION,
@@ -260,7 +307,13 @@ class Store:
         self._index_new_rows()  # the update may re-index this row; it must be in the index
         article = observed.article
         authoritative = article.source is Source.SINGLE or row["record_source"] == Source.ARCHIVE
-        updates: dict = {"last_seen": seen_at}
+        updates: dict = {"last_seen": seen_at, **_archive_columns(observed)}
+        known_url = self.conn.execute(
+            "SELECT 1 FROM article_urls WHERE url = ?", [article.url]
+        ).fetchone()
+        if article.url != row["url"] and not known_url:
+            # The post's permalink changed: the row follows it; the old URL stays known.
+            updates["url"] = article.url
         for name in METADATA_FIELDS:
             value = getattr(article, name)
             if value is not None and (row[name] is None or authoritative) and value != row[name]:
@@ -284,7 +337,8 @@ class Store:
             content_changed or upgraded or row["capture_id"] is None
         ):
             updates["capture_id"] = observed.capture_id
-        if content_changed or set(updates) - {"last_seen", "record_source"}:
+        bookkeeping = {"last_seen", "record_source", "archive_content", "archive_sha256"}
+        if content_changed or set(updates) - bookkeeping:
             updates["extractor_version"] = EXTRACTOR_VERSION
         if row.get("gone_at"):
             updates["gone_at"] = None  # it answers again
@@ -312,9 +366,13 @@ class Store:
     # --- what an incremental crawl needs to know ---------------------------------------------
 
     def known_articles(self) -> KnownArticles:
-        """Every stored article's permalink -> (content hash, record_source), as of now."""
+        """Every URL a stored article is known by -> (content hash, record_source, archive
+        block hash), as of now."""
         try:
-            rows = self.db.execute("SELECT url, content_sha256, record_source FROM articles")
+            rows = self.db.execute(
+                "SELECT u.url, a.content_sha256, a.record_source, a.archive_sha256 "
+                "FROM article_urls u JOIN articles a ON a.id = u.article_id"
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"reading the stored articles failed: {_explain(exc)}") from exc
         return KnownArticles(rows)
@@ -389,12 +447,30 @@ class Store:
 
     def _term_id(self, taxonomy: str, table: str, term: Term) -> int:
         """The term's row id; its name and URL are filled in or corrected when `term` knows
-        them. A crawl sees the same few terms on every page: they are cached per store."""
+        them. A crawl sees the same few terms on every page: they are cached per store.
+
+        A term known only from a class (Term.from_class) is the stored term whose slug
+        prints as that class, if there is one; a term read from a link takes over the row
+        its class form made before (one with neither name nor URL), so a non-ASCII tag
+        stays one row whichever page showed it first."""
         cached = self._terms.get((taxonomy, term.slug))
         if cached is None:
             found = self.conn.execute(
                 f"SELECT id, name, url FROM [{table}] WHERE slug = ?", [term.slug]
             ).fetchone()
+            printed = html_class_form(term.slug)
+            if found is None and term.from_class:
+                found = self._term_by_class_form(table, term.slug)
+            elif found is None and printed != term.slug:
+                found = self.conn.execute(
+                    f"SELECT id, name, url FROM [{table}] WHERE slug = ? AND name IS NULL "
+                    "AND url IS NULL",
+                    [printed],
+                ).fetchone()
+                if found is not None:
+                    self.conn.execute(
+                        f"UPDATE [{table}] SET slug = ? WHERE id = ?", [term.slug, found[0]]
+                    )
             if found is None:
                 found = (
                     self._insert_row(
@@ -419,6 +495,15 @@ class Store:
             stored.update(updates)
         self._terms[(taxonomy, term.slug)] = (term_id, stored["name"], stored["url"])
         return term_id
+
+    def _term_by_class_form(self, table: str, printed: str) -> tuple | None:
+        """The stored term whose slug html_class_form() prints as `printed`."""
+        for term_id, slug, name, url in self.conn.execute(
+            f"SELECT id, slug, name, url FROM [{table}] WHERE slug != ?", [printed]
+        ):
+            if html_class_form(slug) == printed:
+                return term_id, name, url
+        return None
 
     def _write_parts(self, article_id: int, content: Content) -> None:
         items = []
@@ -468,6 +553,17 @@ def _content_columns(content: Content | None) -> dict:
         "content_text": content.text,
         "word_count": content.word_count,
         "content_sha256": content.sha256,
+    }
+
+
+def _archive_columns(observed: Observed) -> dict:
+    """What the archive block gave, from an archive observation; nothing from a single page."""
+    article = observed.article
+    if article.source is not Source.ARCHIVE:
+        return {}
+    return {
+        "archive_content": article.content_kind.value,
+        "archive_sha256": article.content.sha256 if article.content else None,
     }
 
 

@@ -87,8 +87,14 @@ class StorePipeline:
         self.counts.update(tally.outcomes)
         stats = self.crawler.stats
         stats.set_value("tag_archiver/articles/stored", self.counts.total())
-        for outcome in Outcome:
+        for outcome in (Outcome.NEW, Outcome.CHANGED, Outcome.UNCHANGED):
             stats.set_value(f"tag_archiver/articles/{outcome.value}", self.counts[outcome])
+        for url in tally.conflicts:
+            stats.inc_value("tag_archiver/articles/conflict")
+            stats.inc_value("tag_archiver/errors")
+            logger.error(
+                "%s: this permalink is stored for another WordPress post ID; not stored", url
+            )
         if tally.listed_again:
             stats.inc_value("tag_archiver/articles/listed_again", tally.listed_again)
 

@@ -7,20 +7,33 @@ Relies on WordPress's own markers, which themes keep because core prints them:
 
 from __future__ import annotations
 
+import copy
 import re
-from datetime import datetime
 
 from lxml.html import HtmlElement
 
 from archive.extract.content import extract_content
+from archive.extract.dates import post_dates
 from archive.extract.elements import Elements, has_rel, links
-from archive.extract.text import absolute, classes, last_path_segment, squash
-from archive.records import Article, Skipped, Source, Term
+from archive.extract.text import absolute, classes, squash
+from archive.extract.urls import canonical_url, html_class_form, term_id, term_slug
+from archive.records import Article, ContentKind, Skipped, Source, Term
 
 _POST_ID = re.compile(r"^(?:post|postid)-(\d+)$")
 
 TITLE_CLASSES = ("wp-block-post-title", "entry-title", "post-title")
 CONTENT_CLASSES = ("wp-block-post-content", "entry-content", "post-content")
+# An excerpt in place of the content: the_excerpt() in classic themes, the post-excerpt block.
+EXCERPT_CLASSES = ("entry-summary", "wp-block-post-excerpt", "post-excerpt")
+# The link that ends an excerpt or a <!--more--> teaser: the post goes on elsewhere.
+MORE_LINK_CLASSES = ("more-link", "wp-block-post-excerpt__more-link", "read-more")
+# What a theme prints around a post's text, never part of it (when it sits inside the
+# content container, as some themes have it).
+META_CLASSES = (
+    "entry-header", "entry-meta", "entry-footer", "post-meta", "byline", "posted-on",
+    "cat-links", "tags-links", "wp-block-post-terms", "wp-block-post-date",
+    "wp-block-post-author", "wp-block-post-excerpt__more-text", "more-link-container",
+)  # fmt: skip
 AUTHOR_CLASSES = ("wp-block-post-author__name", "wp-block-post-author-name")
 # Term link containers: block themes' post-terms block, classic themes' footer spans.
 TAG_CONTAINERS = ("taxonomy-post_tag", "tags-links", "tag-links")
@@ -64,26 +77,16 @@ def _ancestors_below(element: HtmlElement, top: HtmlElement) -> list[HtmlElement
     return found
 
 
-def _published(elements: Elements) -> str | None:
-    """The first parseable `time[datetime]`: themes print the publication date first."""
-    for time in elements.tagged("time"):
-        value = time.get("datetime")
-        if value is None:
-            continue
-        value = value.strip()
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
-        except ValueError:
-            continue
-    return None
-
-
 def _terms(
     element: HtmlElement, elements: Elements, content: HtmlElement | None, base: str
-) -> tuple[list, list]:
-    """Tags and categories from the element's term links, completed from its classes."""
+) -> tuple[list[Term], list[Term], list[str]]:
+    """Tags and categories from the element's term links, completed from its classes, and
+    notes on what could not be settled. Slugs come from every permalink form
+    (archive.extract.urls.term_slug); a plain-permalink `?cat=ID` link is tied to the one
+    `category-<slug>` class no link accounts for."""
     tags: dict[str, Term] = {}
     categories: dict[str, Term] = {}
+    by_id: dict[str, list[tuple[str, str | None]]] = {"tag": [], "category": []}
     # The classes of every ancestor of a link: those below the post, read per link, and
     # those of the post and above it, the same for every link, read once.
     above: set[str] | None = None
@@ -96,28 +99,70 @@ def _terms(
         url = absolute(base, anchor.get("href"))
         if not url:
             continue
+        url = canonical_url(url)
         if above is None:
             above = {c for a in (element, *element.iterancestors()) for c in classes(a)}
         container = above.union(*(classes(a) for a in below))
         rel = anchor.get("rel", "").split()
+        name = squash(anchor.text_content()) or None
         if container & set(CATEGORY_CONTAINERS) or "category" in rel:
-            target = categories
+            taxonomy, target = "category", categories
         elif container & set(TAG_CONTAINERS):
-            target = tags
+            taxonomy, target = "tag", tags
+        elif "cat=" in url or "/category/" in url or "category_name=" in url:
+            taxonomy, target = "category", categories
         else:
-            target = categories if "/category/" in url else tags
-        slug = last_path_segment(url)
+            taxonomy, target = "tag", tags
+        slug = term_slug(url)
         if slug:
-            target.setdefault(slug, Term(slug, squash(anchor.text_content()) or None, url))
+            target.setdefault(slug, Term(slug, name, url))
+        elif term_id(url) is not None:
+            by_id[taxonomy].append((url, name))
     # post_class() names every term; a class is the only trace of terms a theme doesn't print.
-    # Numeric values are term ids (WordPress's fallback for non-ASCII slugs), not slugs.
-    for name in classes(element):
-        for prefix, target in (("tag-", tags), ("category-", categories)):
-            if name.startswith(prefix):
-                slug = name[len(prefix) :]
-                if slug and not slug.isdigit() and slug not in target:
-                    target[slug] = Term(slug)
-    return list(tags.values()), list(categories.values())
+    # Numeric values are term ids (WordPress's fallback for slugs with nothing ASCII left).
+    notes: list[str] = []
+    for prefix, taxonomy, target in (("tag-", "tag", tags), ("category-", "category", categories)):
+        printed = {html_class_form(slug) for slug in target} | set(target)
+        from_classes = [
+            name[len(prefix) :]
+            for name in classes(element)
+            if name.startswith(prefix) and name[len(prefix) :] not in printed
+        ]
+        from_classes = [slug for slug in from_classes if slug and not slug.isdigit()]
+        unresolved = by_id[taxonomy]
+        if len(unresolved) == 1 and len(from_classes) == 1:
+            url, name = unresolved.pop()
+            slug = from_classes.pop()
+            target[slug] = Term(slug, name, url)
+        notes.extend(f"{taxonomy}-id-unresolved" for _ in unresolved)
+        for slug in from_classes:
+            target.setdefault(slug, Term(slug, from_class=True))
+    return list(tags.values()), list(categories.values()), notes
+
+
+def _innermost(candidates: list[HtmlElement]) -> HtmlElement | None:
+    """The first candidate that holds no other: a theme may wrap title, meta and text in an
+    element with a content class, around the real content container."""
+    chosen = set(candidates)
+    for candidate in candidates:
+        if not any(d in chosen for d in candidate.iterdescendants()):
+            return candidate
+    return None
+
+
+def _without(element: HtmlElement, unwanted: list[HtmlElement]) -> HtmlElement:
+    """A copy of `element` without the `unwanted` elements inside it (their tails kept)."""
+    inside = [u for u in unwanted if any(a is element for a in u.iterancestors())]
+    if not inside:
+        return element
+    paths = [element.getroottree().getpath(u) for u in inside]
+    base = element.getroottree().getpath(element)
+    clone = copy.deepcopy(element)
+    for path in sorted(paths, key=len, reverse=True):
+        found = clone.xpath("." + path[len(base) :])
+        for node in found:
+            node.drop_tree()
+    return clone
 
 
 def extract_article(
@@ -127,10 +172,14 @@ def extract_article(
     *,
     permalink: str | None = None,
     page_elements: Elements | None = None,
+    single_page: HtmlElement | None = None,
+    language: str | None = None,
 ) -> Article | Skipped:
     """`permalink` is given for single pages (the canonical URL); archive blocks link to it.
     `page_elements`: the whole page's, which hold the post's unless it is an unclassed
-    element (a block theme's bare <main>)."""
+    element (a block theme's bare <main>). `single_page`: the document, when it is this
+    post's own page (its head's dates speak for the post). `language`: the page's, for
+    dates printed as text."""
     wp_id = post_id(element)
     if page_elements is not None and element in page_elements.position:
         elements = page_elements.within(element)
@@ -156,16 +205,37 @@ def extract_article(
     ):
         return Skipped(permalink, wp_id, "password-protected")
 
-    content_el = elements.first(elements.with_class(*CONTENT_CLASSES))
-    tags, categories = _terms(element, elements, content_el, page_url)
+    content_el = _innermost(elements.with_class(*CONTENT_CLASSES, *EXCERPT_CLASSES))
+    tags, categories, notes = _terms(element, elements, content_el, page_url)
+    kind = ContentKind.NONE
+    content = None
+    if content_el is not None:
+        more = elements.with_class(*MORE_LINK_CLASSES)
+        excerpt = bool(set(classes(content_el)) & set(EXCERPT_CLASSES)) or any(
+            any(a is content_el for a in m.iterancestors()) for m in more
+        )
+        kind = ContentKind.EXCERPT if excerpt else ContentKind.FULL
+        unwanted = [
+            *([title_el] if title_el is not None else []),
+            *elements.with_class(*META_CLASSES),
+            *(more if excerpt else ()),
+        ]
+        content = extract_content(_without(content_el, unwanted), page_url)
+    dates = post_dates(elements, page=single_page, language=language)
+    notes.extend(f"date-unparsed: {text}" for text in dates.unparsed)
     return Article(
-        url=permalink,
+        url=canonical_url(permalink),
         source=source,
         title=squash(title_el.text_content()) if title_el is not None else None,
         wp_post_id=wp_id,
-        published=_published(elements),
+        published=dates.published.value if dates.published else None,
         author=author_of(element, elements),
         tags=tuple(tags),
         categories=tuple(categories),
-        content=extract_content(content_el, page_url) if content_el is not None else None,
+        content=content,
+        modified=dates.modified.value if dates.modified else None,
+        published_source=dates.published.source.value if dates.published else None,
+        modified_source=dates.modified.source.value if dates.modified else None,
+        content_kind=kind if source is Source.ARCHIVE else ContentKind.FULL,
+        notes=tuple(notes),
     )

@@ -18,9 +18,9 @@ from collections.abc import Iterable
 
 from lxml.html import HtmlElement
 
-# Elements any question is about: classed ones, links (term links, pagination, canonical and
-# next <link>s) and <time datetime>. One XPath, no union: the result is in document order.
-_WANTED = "*[@class or self::a or self::link or self::time]"
+# Elements any question is about: classed ones, microdata, links (term links, pagination,
+# canonical and next <link>s) and <time>. One XPath, no union: the result is in document order.
+_WANTED = "*[@class or @itemprop or self::a or self::link or self::time]"
 
 
 class _Index:
@@ -48,6 +48,7 @@ class Elements:
         self.position = {element: n for n, element in enumerate(found)}
         self._by_class: dict[str, _Index] = defaultdict(_Index)
         self._by_tag: dict[str, _Index] = defaultdict(_Index)
+        self._by_itemprop: dict[str, _Index] = defaultdict(_Index)
         for n, element in enumerate(found):
             names = element.get("class")
             if names:
@@ -55,6 +56,10 @@ class Elements:
                 for name in dict.fromkeys(names.split()):
                     self._by_class[name].add(element, n)
             self._by_tag[element.tag].add(element, n)
+            props = element.get("itemprop")
+            if props:
+                for prop in dict.fromkeys(props.split()):
+                    self._by_itemprop[prop].add(element, n)
         # This walk's own run of positions; a view from within() narrows it.
         self._start, self._end = 0, len(found)
 
@@ -64,6 +69,7 @@ class Elements:
         view = object.__new__(Elements)
         view.position = self.position
         view._by_class, view._by_tag = self._by_class, self._by_tag
+        view._by_itemprop = self._by_itemprop
         view._start = self.position[element] + 1
         view._end = view._start + int(element.xpath(f"count(descendant::{_WANTED})"))
         return view
@@ -77,6 +83,10 @@ class Elements:
 
     def tagged(self, tag: str) -> list[HtmlElement]:
         return self._between(self._by_tag, tag)
+
+    def with_itemprop(self, name: str) -> list[HtmlElement]:
+        """Microdata elements whose itemprop lists `name` (datePublished, author...)."""
+        return self._between(self._by_itemprop, name)
 
     def _between(self, index: dict[str, _Index], key: str) -> list[HtmlElement]:
         entry = index.get(key)

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
 from archive.extract.article import author_of, extract_article, post_id
+from archive.extract.dates import page_language
 from archive.extract.document import parse_html
 from archive.extract.elements import Elements, has_rel, links
 from archive.extract.pagination import extract_pagination, first_page_url
-from archive.extract.text import absolute, classes, last_path_segment, squash
+from archive.extract.text import absolute, classes, squash
+from archive.extract.urls import canonical_url, html_class_form, tag_slug_from_url, term_slug
 from archive.records import Article, Page, PageKind, Skipped, Source, Term
 
 # Bumped whenever extraction output changes, so rows can say which extractor made them.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 
 # A post in a list: block themes' query loop items, classic themes' post_class() elements.
 POST_BLOCK_CLASSES = ("wp-block-post", "hentry", "type-post")
@@ -32,33 +34,23 @@ def _outermost(elements: list[HtmlElement]) -> list[HtmlElement]:
     return [el for el in elements if not any(a in chosen for a in el.iterancestors())]
 
 
-def tag_slug_from_url(url: str) -> str | None:
-    parts = urlsplit(url)
-    segments = [s for s in parts.path.split("/") if s]
-    if "tag" in segments:
-        index = segments.index("tag")
-        if index + 1 < len(segments):
-            return unquote(segments[index + 1])
-    values = parse_qs(parts.query).get("tag")
-    return values[0] if values else None
-
-
 def _archive_tag(elements: Elements, url: str, body_classes: list[str]) -> Term | None:
-    slug = tag_slug_from_url(url)
-    if slug is None:
-        # body_class() prints tag-<slug> then tag-<id>; the first non-numeric one is the slug.
-        slug = next(
-            (c[4:] for c in body_classes if c.startswith("tag-") and not c[4:].isdigit()), None
-        )
+    """The tag whose archive this page is. Its slug is in the URL, whatever the tag base
+    (`/tag/x/`, `/etiqueta/x/`, `?tag=x`); body_class() (tag-<slug>, printed lossily for
+    non-ASCII slugs) only confirms it, or stands in when the URL is not the archive's own."""
+    first = canonical_url(first_page_url(url))
+    printed = [c[4:] for c in body_classes if c.startswith("tag-") and not c[4:].isdigit()]
+    slug = tag_slug_from_url(url) or term_slug(first)
+    if slug is None or (printed and html_class_form(slug) not in printed and slug not in printed):
+        slug = printed[0] if printed else slug
     if slug is None:
         return None
-    first = first_page_url(url)
     name = None
     for anchor in links(elements.tagged("a")):
         if not has_rel(anchor, "tag"):
             continue
         href = absolute(url, anchor.get("href"))
-        if href and last_path_segment(href) == slug:
+        if href and term_slug(href) == slug:
             name = squash(anchor.text_content())
             break
     if name is None:
@@ -72,6 +64,7 @@ def _archive_tag(elements: Elements, url: str, body_classes: list[str]) -> Term 
 
 
 def _is_tag_archive(url: str, body_classes: list[str]) -> bool:
+    """body_class() says so on any theme (`archive tag`); without it, the URL's shape."""
     if "tag" in body_classes and "archive" in body_classes:
         return True
     # Themes that drop body_class(): fall back on the URL WordPress uses for tag archives.
@@ -81,6 +74,7 @@ def _is_tag_archive(url: str, body_classes: list[str]) -> bool:
 def extract_page(url: str, headers: Mapping[str, str] | None, body: bytes) -> Page:
     root = parse_html(headers, body)
     elements = Elements(root, include_root=True)
+    language = page_language(root)
     body_el = root.find("body")
     body_classes = classes(body_el) if body_el is not None else []
     tag_links = tuple(
@@ -98,12 +92,13 @@ def extract_page(url: str, headers: Mapping[str, str] | None, body: bytes) -> Pa
         articles: list[Article] = []
         skipped: list[Skipped] = []
         for element in _outermost(elements.with_class(*POST_BLOCK_CLASSES)):
-            found = extract_article(element, url, Source.ARCHIVE, page_elements=elements)
+            found = extract_article(
+                element, url, Source.ARCHIVE, page_elements=elements, language=language
+            )
             if isinstance(found, Skipped):
                 skipped.append(found)
                 continue
-            if tag is not None and all(t.slug != tag.slug for t in found.tags):
-                # Listed under this tag is WordPress's own word that it has this tag.
+            if tag is not None:
                 found = _with_tag(found, tag)
             articles.append(found)
         pagination = extract_pagination(root, url, elements)
@@ -134,7 +129,13 @@ def extract_page(url: str, headers: Mapping[str, str] | None, body: bytes) -> Pa
             # Block themes print no post_class() wrapper on single pages: the post is <main>.
             element = root.find(".//main") if root.find(".//main") is not None else body_el
         found = extract_article(
-            element, url, Source.SINGLE, permalink=permalink, page_elements=elements
+            element,
+            url,
+            Source.SINGLE,
+            permalink=permalink,
+            page_elements=elements,
+            single_page=root,
+            language=language,
         )
         if isinstance(found, Article):
             if found.wp_post_id is None and wp_id is not None:
@@ -151,4 +152,21 @@ def extract_page(url: str, headers: Mapping[str, str] | None, body: bytes) -> Pa
 
 
 def _with_tag(article: Article, tag: Term) -> Article:
-    return replace(article, tags=(*article.tags, tag))
+    """Listed under this tag is WordPress's own word that the post has it. The archive
+    names the tag (its heading) where the post's own markup may only have its class."""
+    same = (tag.slug, html_class_form(tag.slug))
+    mine = next((t for t in article.tags if t.slug == tag.slug), None)
+    merged = Term(
+        tag.slug,
+        (mine.name if mine else None) or tag.name,
+        (mine.url if mine else None) or tag.url,
+    )
+    tags: list[Term] = []
+    for term in article.tags:
+        if term.slug not in same:
+            tags.append(term)
+        elif merged not in tags:
+            tags.append(merged)
+    if merged not in tags:
+        tags.append(merged)
+    return replace(article, tags=tuple(tags))

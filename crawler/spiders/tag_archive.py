@@ -30,7 +30,7 @@ from archive.errors import ExtractionError
 from archive.extract import sitemap_locations, tag_sitemaps, tag_slug_from_url
 from archive.extract.workers import ExtractionWorkers
 from archive.known_articles import KnownArticles
-from archive.records import Gone, Observed, Page, PageKind, Source
+from archive.records import Article, ContentKind, Gone, Observed, Page, PageKind, Source
 from archive.store import Store
 from archive.warc.reader import read_response
 from crawler.capture import CAPTURE_ID, CONDITIONAL, header_pairs, warc_dir_for
@@ -255,6 +255,11 @@ class TagArchiveSpider(scrapy.Spider):
         news = False
         for article in page.articles:
             stats.inc_value("tag_archiver/articles/listed")  # "listed_again": StorePipeline
+            self.count_notes(article)
+            if article.content_kind is ContentKind.EXCERPT:
+                stats.inc_value("tag_archiver/articles/listed_as_excerpt")
+                if not self.fetch_articles:
+                    stats.inc_value("tag_archiver/articles/excerpt_only")
             yield Observed(article, capture_id)
             known_sha, source = self.known.get(article.url) or (None, None)
             unchanged = article.content is not None and known_sha == article.content.sha256
@@ -318,7 +323,16 @@ class TagArchiveSpider(scrapy.Spider):
         for skipped in page.skipped:
             self.crawler.stats.inc_value(f"tag_archiver/articles/skipped/{skipped.reason}")
         for article in page.articles:
+            self.count_notes(article)
             yield Observed(article, capture_id)
+
+    def count_notes(self, article: Article) -> None:
+        """What extraction could not settle (archive.records.Article.notes): never guessed,
+        each counted and logged so the run's totals show it."""
+        for note in article.notes:
+            kind = note.split(":", 1)[0]
+            self.crawler.stats.inc_value(f"tag_archiver/extraction/notes/{kind}")
+            logger.warning("%s: %s", article.url, note)
 
     def idle(self) -> None:
         """Once every tag is walked: check the stored articles that should have been listed
@@ -340,6 +354,14 @@ class TagArchiveSpider(scrapy.Spider):
         self.extraction.close()
         self.known.close()
         stats = self.crawler.stats
+        if stats.get_value("tag_archiver/articles/excerpt_only"):
+            logger.warning(
+                "the tag archives show excerpts, and --no-articles kept the crawl from the "
+                "article pages: %d articles are stored as excerpts only "
+                "(articles.archive_content = 'excerpt'); crawl without --no-articles for "
+                "their full text",
+                stats.get_value("tag_archiver/articles/excerpt_only"),
+            )
         for tag in sorted(self.tags_asked - self.tags_answered):
             stats.inc_value("tag_archiver/errors")
             stats.inc_value("tag_archiver/tags/unread")

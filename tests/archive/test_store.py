@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +26,7 @@ T1, T2 = "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"
 
 
 def article(url="http://b.test/a/", source=Source.ARCHIVE, text="Words.", **changes) -> Article:
+    """An article whose post ID follows from its URL (one post, one permalink) unless given."""
     content = Content(
         html=f"<p>{text}</p>",
         text=text,
@@ -38,7 +40,7 @@ def article(url="http://b.test/a/", source=Source.ARCHIVE, text="Words.", **chan
         url,
         source,
         "Title",
-        7,
+        zlib.crc32(url.encode()),
         "2024-01-01T00:00:00+00:00",
         None,
         (Term("news", "News", "http://b.test/tag/news/"),),

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.extract import EXTRACTOR_VERSION
 from tests.archive_view import articles_view
 from tests.conftest import ROOT, run_cli
 from tests.crawler.hostile_site import hostile_site
@@ -144,7 +145,7 @@ def test_reextract_gives_the_crawls_rows(theme_site, tmp_path):
         assert "0 unreadable" in result.stdout
         again = articles_view(rebuilt)
         assert live == again
-        assert {row["extractor_version"] for row in again.values()} == {"1"}
+        assert {row["extractor_version"] for row in again.values()} == {EXTRACTOR_VERSION}
     for path in (db, tmp_path / "rebuilt-0.db", tmp_path / "rebuilt-2.db"):
         conn = sqlite3.connect(path)
         for table in ("articles_fts", "sections_fts"):  # the search index equals the rows
