@@ -91,7 +91,8 @@ def _terms(
     # those of the post and above it, the same for every link, read once.
     above: set[str] | None = None
     for anchor in links(elements.tagged("a")):
-        if not has_rel(anchor, "tag"):
+        # get_the_category_list() prints rel="category" alone with plain permalinks
+        if not (has_rel(anchor, "tag") or has_rel(anchor, "category")):
             continue
         below = _ancestors_below(anchor, element)
         if content is not None and any(a is content for a in below):
