@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,7 @@ from archive.warc.files import default_warc_dir, repair_open_files
 
 if TYPE_CHECKING:
     from crawler.run import CrawlResult
+    from crawler.verify import VerifyResult
 
 # Scrapy (crawl, demo) and the WACZ packer (pack) are imported by the commands that use them:
 # together they take seconds to import, which every other command would pay at start.
@@ -135,6 +138,13 @@ def _check_db(db: Path) -> None:
     type=click.Path(dir_okay=False),
     help="Write the run's counters (Scrapy stats) to this JSON file, for monitoring.",
 )
+@click.option(
+    "--verify",
+    "verify_after",
+    is_flag=True,
+    help="Then hold the archive against the site's REST API (see `tag-archiver verify`), "
+    "for the crawl's tags (all of them with --all-tags).",
+)
 def crawl(
     site_url: str,
     tags: tuple[str, ...],
@@ -150,6 +160,7 @@ def crawl(
     warc_max_size: int,
     set_: tuple[str, ...],
     stats_json: str | None,
+    verify_after: bool,
 ) -> None:
     """Crawl SITE_URL's tag archives (--tag ... or --all-tags) into the database.
 
@@ -157,21 +168,15 @@ def crawl(
     and unchanged; known permalinks are not refetched; unchanged pages become WARC revisits.
 
     Exit codes: 0 done; 1 failed (unknown tag, site unreachable, database unwritable);
-    2 bad command line; 3 done, but some pages could not be fetched or read; 4 another run
-    holds the database; 5 interrupted by SIGINT/SIGTERM.
+    2 bad command line; 3 done, but some pages could not be fetched or read (or, with
+    --verify, the archive disagrees with the REST API); 4 another run holds the database;
+    5 interrupted by SIGINT/SIGTERM.
     """  # fmt: skip
-    from crawler.run import CrawlOptions, ExitCode, run_crawl
+    from crawler.run import CrawlOptions, run_crawl
 
     if not tags and not all_tags:
         raise click.UsageError("name at least one --tag, or give --all-tags")
-    extra: dict[str, object] = {"TAG_ARCHIVER_WARC_MAX_SIZE": warc_max_size}
-    if warc_dir:
-        extra["TAG_ARCHIVER_WARC_DIR"] = warc_dir
-    for assignment in set_:
-        name, sep, value = assignment.partition("=")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"{assignment!r} is not NAME=VALUE", param_hint="--set")
-        extra[name.strip()] = value
+    extra = _extra_settings(warc_dir, warc_max_size, set_)
     _check_db(db)
     options = CrawlOptions(
         site=site_url,
@@ -186,6 +191,24 @@ def crawl(
         log_level=log_level,
         extra_settings=extra,
     )
+    if verify_after:
+        from crawler.verify import run_crawl_and_verify, verify_tags
+
+        with _locked(db, options):
+            result, verification = run_crawl_and_verify(options, verify_tags(options))
+        _finish_verified(result, verification, db, stats_json)
+        return
+    with _locked(db, options):
+        result = run_crawl(options)
+    _finish(result, db, stats_json)
+
+
+@contextmanager
+def _locked(db: Path, options) -> Iterator[None]:
+    """The run lock around a run, taken here so a locked database is refused before Scrapy
+    starts (exit 4)."""
+    from crawler.run import ExitCode
+
     lock = RunLock(db)
     try:
         lock.acquire()
@@ -194,10 +217,158 @@ def crawl(
         sys.exit(int(ExitCode.LOCKED))
     try:
         options.extra_settings["TAG_ARCHIVER_LOCK_HELD"] = True
-        result = run_crawl(options)
+        yield
     finally:
         lock.release()
-    _finish(result, db, stats_json)
+
+
+def _extra_settings(
+    warc_dir: str | None, warc_max_size: int, assignments: tuple[str, ...]
+) -> dict[str, object]:
+    extra: dict[str, object] = {"TAG_ARCHIVER_WARC_MAX_SIZE": warc_max_size}
+    if warc_dir:
+        extra["TAG_ARCHIVER_WARC_DIR"] = warc_dir
+    for assignment in assignments:
+        name, sep, value = assignment.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{assignment!r} is not NAME=VALUE", param_hint="--set")
+        extra[name.strip()] = value
+    return extra
+
+
+def _finish_verified(
+    result: CrawlResult, verification: VerifyResult | None, db: Path, stats_json: str | None
+) -> None:
+    """The crawl's summary, then its verification's report, and one exit code for both.
+
+    The verification runs only after a crawl that archived something (exit 0 or 3). Its
+    discrepancies turn a clean crawl's 0 into 3. When the REST API is unavailable the crawl's
+    own verdict stands, with a warning: the archive is no worse for the site hiding its API.
+    """
+    from crawler.run import ExitCode
+
+    code = result.exit_code
+    if stats_json:
+        stats = dict(result.stats)
+        if verification is not None:
+            stats["verify"] = verification.stats
+        Path(stats_json).write_text(json.dumps(stats, indent=1, sort_keys=True, default=str))
+    click.echo(f"tag-archiver: {result.summary()}", file=sys.stderr if result.failure else None)
+    if verification is None:
+        click.echo("tag-archiver: verify: not run, the crawl did not finish", err=True)
+    elif verification.interrupted:
+        click.echo(f"tag-archiver: verify: {verification.failure}", err=True)
+        code = ExitCode.INTERRUPTED
+    elif verification.unavailable:
+        click.echo(
+            f"tag-archiver: warning: not verified: {verification.failure}; "
+            "the crawl's own result stands",
+            err=True,
+        )
+    elif verification.failure:
+        click.echo(f"tag-archiver: verify FAILED: {verification.failure}", err=True)
+        code = ExitCode.FAILED
+    else:
+        for line in verification.report():
+            click.echo(line)
+        if verification.exit_code is ExitCode.DISCREPANCIES and code is ExitCode.OK:
+            code = ExitCode.DISCREPANCIES
+    click.echo(f"database: {db}")
+    sys.exit(int(code))
+
+
+@main.command()
+@click.argument("site_url")
+@db_option(help="The archive to check; its runs, captures and verifications tables grow.")
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="SLUG",
+    help="Check only this tag (a slug or tag archive URL; repeat for more). Default: every "
+    "tag with posts, and every tag the archive files articles under.",
+)
+@click.option(
+    "--delay",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds between requests (default 1, with AutoThrottle); 0 for local sites.",
+)
+@click.option(
+    "--contact",
+    metavar="URL_OR_EMAIL",
+    help="Who the site's operator can reach; sent in the User-Agent.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    default="WARNING",
+    show_default=True,
+)
+@click.option(
+    "--warc-dir",
+    type=click.Path(file_okay=False),
+    help="Where WARC files go (default: DB-NAME-warc/ beside the database).",
+)
+@click.option(
+    "--set",
+    "set_",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy or TAG_ARCHIVER_ setting for this run (repeatable), like scrapy -s.",
+)
+@click.option(
+    "--stats-json",
+    type=click.Path(dir_okay=False),
+    help="Write the run's counters (Scrapy stats) to this JSON file, for monitoring.",
+)
+def verify(
+    site_url: str,
+    db: Path,
+    tags: tuple[str, ...],
+    delay: float | None,
+    contact: str | None,
+    log_level: str,
+    warc_dir: str | None,
+    set_: tuple[str, ...],
+    stats_json: str | None,
+) -> None:
+    """Hold the archive against SITE_URL's own record, its WordPress REST API.
+
+    Per tag: the posts WordPress lists against those archived under it; posts missing from
+    the archive, extra ones, and posts whose title, date, URL, tags or categories differ.
+    Findings are printed and stored in the verifications table, tied to this run; the REST
+    answers are archived in the WARC files like every other exchange. Articles are never
+    changed.
+
+    Exit codes: 0 complete and matching; 1 the REST API is unavailable (blocked, or not
+    JSON), or the database cannot be written; 3 discrepancies (or parts of the API could
+    not be read); 4 another run holds the database; 5 interrupted.
+    """  # fmt: skip
+    from crawler.run import CrawlOptions
+    from crawler.verify import run_verify, verify_tags
+
+    _existing_database(db)
+    _check_db(db)
+    options = CrawlOptions(
+        site=site_url,
+        db=str(db),
+        delay=delay,
+        contact=contact,
+        log_level=log_level,
+        extra_settings=_extra_settings(warc_dir, 1_000_000_000, set_),
+    )
+    if tags:
+        options.tags = list(tags)
+    with _locked(db, options):
+        result = run_verify(options, verify_tags(options) if tags else None)
+    if stats_json:
+        Path(stats_json).write_text(json.dumps(result.stats, indent=1, sort_keys=True, default=str))
+    for line in result.report():
+        click.echo(line)
+    if result.failure:
+        click.echo(f"tag-archiver: verify: {result.failure}", err=True)
+    sys.exit(int(result.exit_code))
 
 
 @main.command()

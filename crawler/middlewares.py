@@ -14,6 +14,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.task import deferLater
 
+from archive.extract import robots_sitemaps
+
 logger = logging.getLogger(__name__)
 
 
@@ -37,6 +39,8 @@ class RobotsFailClosed:
             raise NotConfigured("ROBOTSTXT_OBEY is off")
         self.crawler = crawler
         self.blocked: dict[str, str] = {}  # netloc -> why
+        # netloc -> robots.txt's Sitemap: lines, where tag discovery looks first
+        self.sitemaps: dict[str, list[str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RobotsFailClosed:
@@ -51,6 +55,8 @@ class RobotsFailClosed:
             raise IgnoreRequest(f"robots.txt {why}: the site is disallowed for now (RFC 9309)")
 
     def process_response(self, request: Request, response: Response) -> Response:
+        if _is_robots_fetch(request) and response.status == 200:
+            self.sitemaps[urlparse_cached(request).netloc] = robots_sitemaps(response.body)
         if _is_robots_fetch(request) and response.status >= 500:
             self.crawler.stats.set_value("tag_archiver/robots/status", response.status)
             self.block(request, f"answered {response.status}")

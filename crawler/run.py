@@ -21,6 +21,9 @@ class ExitCode(IntEnum):
     FAILED = 1  # nothing useful was archived, or the run could not store: see the message
     USAGE = 2  # bad command line (click's own code)
     PARTIAL = 3  # finished, but some pages could not be fetched or read
+    # verify: the archive and the site's REST API disagree (the same code as PARTIAL: for
+    # cron, "done, but look at what it found")
+    DISCREPANCIES = 3
     LOCKED = 4  # another run holds the database: nothing was done
     INTERRUPTED = 5  # SIGINT/SIGTERM: in-flight work committed, WARCs closed, run marked so
 
@@ -110,19 +113,23 @@ def settings_for(options: CrawlOptions) -> Settings:
     return settings
 
 
+def tag_spider_arguments(options: CrawlOptions) -> dict[str, Any]:
+    return {
+        "site": options.site,
+        "tags": options.tags,
+        "all_tags": options.all_tags,
+        "articles": options.articles,
+        "full": options.full,
+        "refresh_articles": options.refresh_articles,
+    }
+
+
 def run_crawl(options: CrawlOptions) -> CrawlResult:
-    """Blocks until the crawl ends. Twisted's reactor runs once per process: call this once."""
+    """Blocks until the crawl ends. Twisted's reactor runs once per process: call this once
+    (crawler.verify.run_crawl_and_verify chains a verification after it instead)."""
     process = CrawlerProcess(settings_for(options))
     crawler = process.create_crawler(TagArchiveSpider)
     started = time.monotonic()
-    process.crawl(
-        crawler,
-        site=options.site,
-        tags=options.tags,
-        all_tags=options.all_tags,
-        articles=options.articles,
-        full=options.full,
-        refresh_articles=options.refresh_articles,
-    )
+    process.crawl(crawler, **tag_spider_arguments(options))
     process.start()
     return CrawlResult(crawler.stats.get_stats(), time.monotonic() - started)

@@ -14,6 +14,7 @@ import logging
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from sqlite_utils.db import NotFoundError
 
 from archive import __version__
 from archive.lock import RunLock, RunLocked
@@ -44,6 +45,7 @@ class RunRecorder:
             raise NotConfigured("TAG_ARCHIVER_DB is not set")
         self.crawler = crawler
         self.run_id: int | None = None
+        self.attached: int | None = None  # the run this crawl's work was added to
         # The CLI takes the lock before Scrapy starts; `scrapy crawl` relies on this one.
         self.lock = None if crawler.settings.getbool("TAG_ARCHIVER_LOCK_HELD") else RunLock(self.db)
         crawler.signals.connect(self.opened, signal=signals.spider_opened)
@@ -64,27 +66,54 @@ class RunRecorder:
                 self.lock = None
                 stop_crawl(self.crawler, "locked")
                 return
+        # A spider may say what its run is (the verify spider: {"verify": true, ...});
+        # otherwise the tag spider's options are recorded.
+        options = getattr(spider, "run_options", None)
+        if options is None:
+            options = {
+                "all_tags": getattr(spider, "all_tags", False),
+                "articles": getattr(spider, "fetch_articles", True),
+                "full": getattr(spider, "full", False),
+                "refresh_articles": getattr(spider, "refresh_articles", False),
+            }
+        attached = getattr(spider, "attach_to_run", None)
+        if attached is not None:
+            self.attach(attached, options)
+            return
         started = utc_now()
         with Store(self.db) as store:
             self.run_id = store.start_run(
                 started_at=started,
                 site=getattr(spider, "site", None) or "",
                 tags=json.dumps(getattr(spider, "tag_args", [])),
-                options=json.dumps(
-                    {
-                        "all_tags": getattr(spider, "all_tags", False),
-                        "articles": getattr(spider, "fetch_articles", True),
-                        "full": getattr(spider, "full", False),
-                        "refresh_articles": getattr(spider, "refresh_articles", False),
-                    }
-                ),
+                options=json.dumps(options),
                 software_version=__version__,
             )
         stats.set_value(RUN_ID, self.run_id)
         stats.set_value(RUN_STARTED, started)
 
+    def attach(self, run_id: int, options: dict) -> None:
+        """Work that belongs to a run already recorded (`crawl --verify`: the verification
+        of the crawl just made): its captures and findings name that run, whose options say
+        so, and whose WARC files list grows by this one's; its status and counts stay."""
+        with Store(self.db) as store:
+            try:
+                row = store.db["runs"].get(run_id)
+            except NotFoundError:
+                message = f"there is no run {run_id} to add this work to"
+                self.crawler.stats.set_value("tag_archiver/failure", message)
+                stop_crawl(self.crawler, "no_such_run")
+                return
+            recorded = json.loads(row["options"] or "{}")
+            recorded["verify"] = options
+            store.finish_run(run_id, options=json.dumps(recorded))
+        self.attached = run_id
+        self.crawler.stats.set_value(RUN_ID, run_id)
+
     def stopped(self) -> None:
         try:
+            if self.attached is not None:
+                self.add_warc_files(self.attached)
             if self.run_id is None:
                 return
             stats = self.crawler.stats.get_stats()
@@ -105,3 +134,12 @@ class RunRecorder:
         finally:
             if self.lock is not None:
                 self.lock.release()
+
+    def add_warc_files(self, run_id: int) -> None:
+        written = self.crawler.stats.get_value("warc/files", [])
+        if not written:
+            return
+        with Store(self.db) as store:
+            row = store.db["runs"].get(run_id)
+            files = json.loads(row["warc_files"] or "[]")
+            store.finish_run(run_id, warc_files=json.dumps([*files, *written]))

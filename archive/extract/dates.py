@@ -191,11 +191,12 @@ def post_dates(
             if value is None:
                 continue
         names = _marks(time)
-        if _is_modified(time):
+        if names & _MODIFIED_MARKS:
+            # core's "entry-date published updated" on a post never edited: both dates
             modified.append((DateSource.TIME_MARKED, value))
-        elif names & _PUBLISHED_MARKS:
+        if names & _PUBLISHED_MARKS:
             published.append((DateSource.TIME_MARKED, value))
-        else:
+        elif not names & _MODIFIED_MARKS:
             published.append((DateSource.TIME, value))
     for prop, target in (("datePublished", published), ("dateModified", modified)):
         for element in elements.with_itemprop(prop):

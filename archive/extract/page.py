@@ -12,14 +12,21 @@ from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
-from archive.extract.article import author_of, extract_article, post_id
+from archive.extract.article import (
+    CATEGORY_CONTAINERS,
+    EXCERPT_CLASSES,
+    MORE_LINK_CLASSES,
+    author_of,
+    extract_article,
+    post_id,
+)
 from archive.extract.dates import page_language
 from archive.extract.document import parse_html
 from archive.extract.elements import Elements, has_rel, links
 from archive.extract.pagination import extract_pagination, first_page_url
 from archive.extract.text import absolute, classes, squash
 from archive.extract.urls import canonical_url, html_class_form, tag_slug_from_url, term_slug
-from archive.records import Article, Page, PageKind, Skipped, Source, Term
+from archive.records import Article, ContentKind, Page, PageKind, Skipped, Source, Term
 
 # Bumped whenever extraction output changes, so rows can say which extractor made them.
 EXTRACTOR_VERSION = "2"
@@ -63,6 +70,24 @@ def _archive_tag(elements: Elements, url: str, body_classes: list[str]) -> Term 
     return Term(slug, name or None, first)
 
 
+def _shows_excerpts(elements: Elements) -> bool:
+    """Excerpt markup (the_excerpt()'s entry-summary, the post-excerpt block) or an excerpt's
+    "Continue reading" link. A `<!--more-->` teaser's link, to `#more-ID`, says only that
+    one post is cut short."""
+    if elements.with_class(*EXCERPT_CLASSES):
+        return True
+    return any(
+        "#more-" not in (link.get("href") or "") for link in elements.with_class(*MORE_LINK_CLASSES)
+    )
+
+
+def _is_tag_term_link(anchor: HtmlElement) -> bool:
+    """A rel=tag link that is not a category's: a tag archive, whatever the tag base."""
+    if not has_rel(anchor, "tag") or has_rel(anchor, "category"):
+        return False
+    return not any(set(classes(a)) & set(CATEGORY_CONTAINERS) for a in anchor.iterancestors())
+
+
 def _is_tag_archive(url: str, body_classes: list[str]) -> bool:
     """body_class() says so on any theme (`archive tag`); without it, the URL's shape."""
     if "tag" in body_classes and "archive" in body_classes:
@@ -82,8 +107,8 @@ def extract_page(url: str, headers: Mapping[str, str] | None, body: bytes) -> Pa
             href
             for a in links(elements.tagged("a"))
             if (href := absolute(url, a.get("href")))
-            and tag_slug_from_url(href)
             and urlsplit(href).netloc == urlsplit(url).netloc
+            and (tag_slug_from_url(href) or _is_tag_term_link(a))
         )
     )
 
@@ -101,6 +126,10 @@ def extract_page(url: str, headers: Mapping[str, str] | None, body: bytes) -> Pa
             if tag is not None:
                 found = _with_tag(found, tag)
             articles.append(found)
+        if _shows_excerpts(elements):
+            # A theme prints every post of an archive the same way: where some are excerpts,
+            # the others are too, though short enough to show every word (flattened).
+            articles = [replace(a, content_kind=ContentKind.EXCERPT) for a in articles]
         pagination = extract_pagination(root, url, elements)
         return Page(
             url=url,

@@ -27,13 +27,14 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from archive.errors import ExtractionError
-from archive.extract import sitemap_locations, tag_sitemaps, tag_slug_from_url
+from archive.extract import tag_slug_from_url, term_slug
 from archive.extract.workers import ExtractionWorkers
 from archive.known_articles import KnownArticles
 from archive.records import Article, ContentKind, Gone, Observed, Page, PageKind, Source
 from archive.store import Store
 from archive.warc.reader import read_response
 from crawler.capture import CAPTURE_ID, CONDITIONAL, header_pairs, warc_dir_for
+from crawler.discovery import TagDiscovery
 from crawler.pipelines import StorePipeline
 from crawler.runs import RUN_ID
 
@@ -49,7 +50,7 @@ def truthy(value: Any) -> bool:
     return bool(value)
 
 
-class TagArchiveSpider(scrapy.Spider):
+class TagArchiveSpider(TagDiscovery, scrapy.Spider):
     name = "tags"
 
     def __init__(
@@ -116,11 +117,8 @@ class TagArchiveSpider(scrapy.Spider):
         for tag in self.tag_args:
             yield self.tag_request(self.tag_url(tag), tag=tag)
         if self.all_tags:
-            yield scrapy.Request(
-                self.site + "wp-sitemap.xml",
-                callback=self.parse_sitemap_index,
-                errback=self.sitemap_failed,
-            )
+            for request in self.discover_tags():
+                yield request
 
     def tag_url(self, tag: str) -> str:
         if "://" in tag:
@@ -137,43 +135,7 @@ class TagArchiveSpider(scrapy.Spider):
             cb_kwargs={"tag": tag, **cb_kwargs},
         )
 
-    # --- tag discovery (--all-tags) -----------------------------------------------------------
-
-    def parse_sitemap_index(self, response: Response) -> Iterable[scrapy.Request]:
-        self.responses += 1
-        locations = self.sitemap(response)
-        children = tag_sitemaps(locations)
-        if not children:
-            logger.warning(
-                "%s lists no tag sitemap; discovering tags from the site's pages", response.url
-            )
-            yield from self.discover_from_pages()
-            return
-        for url in children:
-            yield scrapy.Request(url, callback=self.parse_tag_sitemap, errback=self.sitemap_failed)
-
-    def parse_tag_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
-        self.responses += 1
-        for url in self.sitemap(response):
-            slug = tag_slug_from_url(url)
-            if slug:
-                self.crawler.stats.inc_value("tag_archiver/tags/discovered")
-                yield self.tag_request(url, tag=slug)
-
-    def sitemap(self, response: Response) -> list[str]:
-        if response.status in NOT_FOUND:
-            return []
-        try:
-            return sitemap_locations(response.body)
-        except ExtractionError as exc:
-            self.crawler.stats.inc_value(f"tag_archiver/sitemaps/{exc.reason}")
-            logger.warning("unreadable sitemap %s: %s", response.url, exc)
-            return []
-
-    def sitemap_failed(self, failure: Failure) -> Iterable[scrapy.Request]:
-        logger.warning("no sitemap (%s); discovering tags from the site's pages", failure.value)
-        self.crawler.stats.inc_value("tag_archiver/sitemaps/failed")
-        yield from self.discover_from_pages()
+    # --- tag discovery (--all-tags): crawler.discovery, then links on pages ----------------
 
     def discover_from_pages(self) -> Iterable[scrapy.Request]:
         self.discovering = True
@@ -188,10 +150,9 @@ class TagArchiveSpider(scrapy.Spider):
 
     def follow_tag_links(self, page: Page) -> Iterable[scrapy.Request]:
         for url in page.tag_links:
-            slug = tag_slug_from_url(url)
-            if slug and "/page/" not in url:
-                self.crawler.stats.inc_value("tag_archiver/tags/discovered")
-                yield self.tag_request(url, tag=slug)
+            slug = tag_slug_from_url(url) or term_slug(url)
+            if slug and "/page/" not in url and "paged=" not in url:
+                yield from self.discovered(url, slug, "links")
 
     # --- tag archives -----------------------------------------------------------------------
 

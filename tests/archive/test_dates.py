@@ -34,11 +34,13 @@ def test_the_updated_time_printed_first_is_the_modified_date_not_the_published_o
     )  # fmt: skip
 
 
-def test_core_published_updated_pair_on_an_unedited_post_is_the_published_date():
+def test_core_published_updated_time_on_an_unedited_post_is_both_dates():
     markup = (
         '<time class="entry-date published updated" datetime="2025-03-27T09:30:00+00:00">x</time>'
     )
-    assert dates_of(markup) == ("2025-03-27T09:30:00+00:00", "time-marked", None, None)
+    assert dates_of(markup) == (
+        "2025-03-27T09:30:00+00:00", "time-marked", "2025-03-27T09:30:00+00:00", "time-marked"
+    )  # fmt: skip
 
 
 def test_an_unmarked_time_after_a_modified_one_is_taken_not_the_modified():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from archive.errors import ExtractionError
-from archive.extract import sitemap_locations, tag_sitemaps
+from archive.extract import robots_sitemaps, sitemap_locations, tag_sitemaps
 
 INDEX = b"""<?xml version="1.0" encoding="UTF-8"?>
 <sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
@@ -48,3 +48,25 @@ def test_billion_laughs_is_not_expanded():
 def test_garbage_is_a_typed_error(body):
     with pytest.raises(ExtractionError):
         sitemap_locations(body)
+
+
+def test_robots_txt_sitemap_lines_in_any_case():
+    body = b"User-agent: *\nDisallow: /wp-admin/\nSitemap: https://b.test/sitemap_index.xml\nsitemap: https://b.test/wp-sitemap.xml # core\nSitemap: /relative.xml\n"
+    assert robots_sitemaps(body) == [
+        "https://b.test/sitemap_index.xml",
+        "https://b.test/wp-sitemap.xml",
+    ]
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://b.test/wp-sitemap-taxonomies-post_tag-1.xml",  # core
+        "http://b.test/?sitemap=taxonomies&sitemap-subtype=post_tag&paged=1",  # core, plain
+        "http://b.test/post_tag-sitemap.xml",  # Yoast, Rank Math, All in One SEO
+        "http://b.test/post_tag-sitemap2.xml",
+    ],
+)
+def test_tag_sitemaps_of_core_and_the_seo_plugins(location):
+    others = ["http://b.test/post-sitemap.xml", "http://b.test/category-sitemap.xml"]
+    assert tag_sitemaps([*others, location]) == [location]

@@ -63,6 +63,7 @@ def test_every_canned_query_answers(crawled):
         "takeaways_mentioning",
         "articles_per_month",
         "changed_in_last_run",
+        "last_verification",
     }
     for name in queries:
         response = get(crawled, f"/{name}.json?q=x&tag=x&phrase=x")
