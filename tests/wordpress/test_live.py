@@ -9,40 +9,20 @@ fails these tests instead of skipping them.
 from __future__ import annotations
 
 import json
-import os
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.archive.test_store import dump
 from tests.conftest import ROOT, run_cli
-from tests.wordpress_truth import assert_matches_truth, live_truth
+from tests.wordpress_truth import assert_matches_truth, live_origin, live_truth
 
 pytestmark = pytest.mark.wordpress
-SITES = {
-    "block": os.environ.get("TA_WP_BLOCK", "http://127.0.0.1:8081"),
-    "classic": os.environ.get("TA_WP_CLASSIC", "http://127.0.0.1:8082"),
-}
 
 
-def reachable(origin: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{origin}/wp-json/wp/v2/posts?per_page=1", timeout=5) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
-@pytest.fixture(params=sorted(SITES))
+@pytest.fixture(params=["block", "classic"])
 def live_site(request: pytest.FixtureRequest) -> str:
-    origin = SITES[request.param]
-    if not reachable(origin):
-        message = f"no test-bed WordPress at {origin}: run tests/testbed/wordpress-up.sh"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return origin
+    return live_origin(request.param)
 
 
 def crawl(origin: str, db: Path, *args: str):
