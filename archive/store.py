@@ -33,7 +33,7 @@ from archive.errors import StoreError
 from archive.extract import EXTRACTOR_VERSION
 from archive.extract.urls import html_class_form
 from archive.known_articles import KnownArticles
-from archive.records import Content, Observed, Source, Term
+from archive.records import Content, ContentKind, Observed, Source, Term
 from archive.schema import SEARCHED, TERM_TABLES, ensure_schema
 from archive.warc.files import RecordLocation
 
@@ -54,6 +54,8 @@ _ARTICLE_COLUMNS = (
     "record_source",
     "capture_id",
     "gone_at",
+    "archive_content",
+    "archive_sha256",
 )
 _SELECT_ARTICLE = f"SELECT {', '.join(_ARTICLE_COLUMNS)}, url FROM articles WHERE "
 
@@ -267,7 +269,7 @@ class Store:
             "url": article.url,
             **{name: getattr(article, name) for name in METADATA_FIELDS},
             **_content_columns(article.content),
-            **_archive_columns(observed),
+            **_archive_columns(observed, None),
             "record_source": article.source.value,
             "capture_id": observed.capture_id,
             "extractor_version": EXTRACTOR_VERSION,
@@ -307,7 +309,7 @@ class Store:
         self._index_new_rows()  # the update may re-index this row; it must be in the index
         article = observed.article
         authoritative = article.source is Source.SINGLE or row["record_source"] == Source.ARCHIVE
-        updates: dict = {"last_seen": seen_at, **_archive_columns(observed)}
+        updates: dict = {"last_seen": seen_at, **_archive_columns(observed, row)}
         known_url = self.conn.execute(
             "SELECT 1 FROM article_urls WHERE url = ?", [article.url]
         ).fetchone()
@@ -556,15 +558,35 @@ def _content_columns(content: Content | None) -> dict:
     }
 
 
-def _archive_columns(observed: Observed) -> dict:
-    """What the archive block gave, from an archive observation; nothing from a single page."""
+def _archive_columns(observed: Observed, row: dict | None) -> dict:
+    """What the archive block gave, from an archive observation. A block that looked full but
+    whose text is not the article page's is an excerpt after all: the_excerpt() of a short
+    post shows every word, flattened into one paragraph, on a page with no other excerpt to
+    tell it by. The article's own page settles it, whichever of the two is seen first."""
     article = observed.article
-    if article.source is not Source.ARCHIVE:
-        return {}
-    return {
-        "archive_content": article.content_kind.value,
-        "archive_sha256": article.content.sha256 if article.content else None,
-    }
+    content = article.content
+    if article.source is Source.ARCHIVE:
+        kind = article.content_kind
+        single = row is not None and row["record_source"] == Source.SINGLE
+        if (
+            kind is ContentKind.FULL
+            and single
+            and content
+            and content.sha256 != row["content_sha256"]
+        ):
+            kind = ContentKind.EXCERPT
+        return {
+            "archive_content": kind.value,
+            "archive_sha256": content.sha256 if content else None,
+        }
+    if (
+        row is not None
+        and row["archive_content"] == ContentKind.FULL
+        and content is not None
+        and row["archive_sha256"] not in (None, content.sha256)
+    ):
+        return {"archive_content": ContentKind.EXCERPT.value}
+    return {}
 
 
 def _explain(exc: sqlite3.Error) -> str:

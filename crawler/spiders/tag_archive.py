@@ -169,13 +169,25 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
         page, capture_id = await self.read(response)
         if page is None:
             return
+        if page.kind is not PageKind.TAG_ARCHIVE and page_number == 1 and tag in self.tag_args:
+            # /tag/<slug>/ is a guess: with plain permalinks WordPress answers it with the
+            # front page, with another tag base it may redirect to a post of that name.
+            if page.kind is PageKind.SINGLE and self.fetch_articles:
+                # That post's page is fetched now; asked for again, the duplicate filter
+                # would drop it.
+                for item in self.single_page_items(page, capture_id):
+                    yield item
+            for request in self.tag_page_not_found(response, tag, page_number, fallback):
+                yield request
+            return
         for output in self.walk_tag_page(response, page, capture_id, tag, page_number):
             yield output
 
     def tag_page_not_found(
         self, response: Response, tag: str, page_number: int, fallback: bool
     ) -> Iterable[scrapy.Request]:
-        """404/410 on a tag page: past the last page, a dead link, or a tag to retry as ?tag=."""
+        """404/410 on a tag page, or a named tag's first page that is no tag archive: past the
+        last page, a dead link, or a tag to retry as ?tag=."""
         stats = self.crawler.stats
         if page_number > 1:
             stats.inc_value("tag_archiver/pages/past_last")
@@ -191,7 +203,10 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
         else:
             self.unknown_tags.append(tag)
             stats.inc_value("tag_archiver/tags/unknown")
-            logger.error("unknown tag %r: %s answered %d", tag, response.url, response.status)
+            logger.error(
+                "unknown tag %r: %s answered %d%s", tag, response.url, response.status,
+                " with no tag archive" if response.status == 200 else "",
+            )  # fmt: skip
 
     def walk_tag_page(
         self, response: Response, page: Page, capture_id: int | None, tag: str, page_number: int
@@ -280,6 +295,10 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
             self.crawler.stats.inc_value("tag_archiver/pages/not_single")
             logger.warning("%s is not a single post page", response.url)
             return
+        for item in self.single_page_items(page, capture_id):
+            yield item
+
+    def single_page_items(self, page: Page, capture_id: int | None) -> Iterable[Observed]:
         self.crawler.stats.inc_value("tag_archiver/pages/single")
         for skipped in page.skipped:
             self.crawler.stats.inc_value(f"tag_archiver/articles/skipped/{skipped.reason}")

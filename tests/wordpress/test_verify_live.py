@@ -10,52 +10,18 @@ on the site, a slug changed on the site, a post deleted from the site.
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import run_cli
 from tests.crawler.rest_site import delete_article
-from tests.wordpress_truth import live_origin
+from tests.wordpress.conftest import mutate
 
 pytestmark = pytest.mark.wordpress
-TESTBED = ROOT / "tests" / "testbed"
 
 # Post ids on a freshly built test bed (populate.php inserts posts.json in order).
 HISTORY_4, HISTORY_6, HISTORY_1, HISTORY_2 = 17, 19, 14, 15
-
-
-def reset() -> None:
-    subprocess.run(
-        ["bash", str(TESTBED / "reset-site.sh"), "scratch"],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-
-
-def mutate(*args: str) -> str:
-    result = subprocess.run(
-        ["php", str(TESTBED / "mutate.php"), "scratch", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
-
-
-@pytest.fixture
-def scratch() -> Iterator[str]:
-    """The scratch site (TA_WP_SCRATCH), rebuilt before and after the test."""
-    origin = live_origin("scratch")  # skips when the test bed is down (fails under CI)
-    reset()
-    try:
-        yield origin
-    finally:
-        reset()
 
 
 def findings(db: Path) -> list[dict]:
