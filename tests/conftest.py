@@ -16,6 +16,8 @@ from crawler.snapshot import SnapshotServer, serve_snapshot
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "wordpress"
 THEMES = ("block", "classic")
+# The other sites of the test bed (tests/testbed/sites.json), captured the same way.
+VARIANTS = ("excerpt-block", "excerpt-classic", "plain", "edited", "notime", "unicode")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

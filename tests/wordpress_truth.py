@@ -282,6 +282,19 @@ def assert_matches_truth(
     assert not stored_titles & hidden_titles(truth)
 
 
+def assert_variant_matches_truth(db_path: Path, truth: dict, variant: str, **options) -> None:
+    """assert_matches_truth with what the test bed site `variant`'s theme shows."""
+    site = read_sites()[variant]
+    assert_matches_truth(
+        db_path,
+        truth,
+        names=True,
+        modified=site.get("shows_modified", False),
+        shown_terms=site.get("shows_terms", True),
+        **options,
+    )
+
+
 def _as_found(want: dict, got: dict, walked: set[str] | None) -> dict:
     """want, as far as a theme without term links shows it. Tags: every tag walked (all with
     --all-tags), named by its archive's heading. Beyond those, a term is expected only if the

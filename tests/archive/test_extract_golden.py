@@ -13,7 +13,7 @@ import pytest
 from archive.extract import extract_page
 from archive.records import PageKind
 from crawler.snapshot import SNAPSHOT_ORIGIN
-from tests.conftest import FIXTURES, THEMES, to_json
+from tests.conftest import FIXTURES, THEMES, VARIANTS, to_json
 
 GOLDEN = Path(__file__).parent / "golden" / "extract"
 
@@ -30,7 +30,9 @@ def html_pages(theme: str) -> list[tuple[str, dict, bytes]]:
 
 
 def golden_name(path: str) -> str:
-    return (re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "front-page") + ".json"
+    """A file name for the page at `path`; plain-permalink query URLs keep a mark of it."""
+    name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "front-page"
+    return ("query-" if "?" in path else "") + name + ".json"
 
 
 def readable(page) -> dict:
@@ -43,7 +45,19 @@ def readable(page) -> dict:
     return data
 
 
-CASES = [(theme, *page) for theme in THEMES for page in html_pages(theme)]
+def _cases() -> list[tuple]:
+    """Every captured HTML page of every site, once per golden file (a capture may hold one
+    page under two spellings of its URL: upper and lower case percent escapes)."""
+    cases, names = [], set()
+    for theme in (*THEMES, *VARIANTS):
+        for page in html_pages(theme):
+            if (theme, golden_name(page[0])) not in names:
+                names.add((theme, golden_name(page[0])))
+                cases.append((theme, *page))
+    return cases
+
+
+CASES = _cases()
 
 
 @pytest.mark.parametrize(

@@ -13,13 +13,14 @@ import math
 import re
 import sqlite3
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_cli
 from tests.wordpress_truth import (
-    assert_matches_truth,
+    assert_variant_matches_truth,
     canonical,
     expected,
     live_origin,
@@ -50,19 +51,7 @@ def crawl(origin: str, db: Path, *args: str):
 
 def check(variant: str):
     """assert_matches_truth with what this variant's theme shows."""
-    site = SITES[variant]
-
-    def run(db: Path, truth: dict, **options) -> None:
-        assert_matches_truth(
-            db,
-            truth,
-            names=True,
-            modified=site.get("shows_modified", False),
-            shown_terms=site.get("shows_terms", True),
-            **options,
-        )
-
-    return run
+    return partial(assert_variant_matches_truth, variant=variant)
 
 
 def tag_link(truth: dict, slug: str) -> str:
