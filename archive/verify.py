@@ -35,9 +35,9 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from archive.extract.urls import canonical_url
+from archive.extract.urls import canonical_url, normal_slug
 from archive.store import Store
-from archive.wp_rest import Collection, RestPost, RestTerm, normal_slug
+from archive.wp_rest import Collection, RestPost, RestTerm
 
 logger = logging.getLogger(__name__)
 

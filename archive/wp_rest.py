@@ -13,12 +13,12 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
 
 import lxml.html
 from lxml.etree import ParserError
 
 from archive.errors import ArchiveError
+from archive.extract.urls import normal_slug
 
 # What verify asks of each post: enough to match it (id, link) and check what the archive
 # holds (title, dates, terms). content.protected says whether the archive may hold it at all:
@@ -111,11 +111,6 @@ def displayed(html: str) -> str:
     except (ParserError, ValueError):
         return " ".join(html.split())
     return " ".join(text.split())
-
-
-def normal_slug(slug: str) -> str:
-    """WordPress stores slugs percent-encoded in lower case; the archive keeps them decoded."""
-    return unquote(slug).strip().lower()
 
 
 def read_json(status: int, content_type: str | None, body: bytes) -> Any:

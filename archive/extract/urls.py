@@ -20,6 +20,19 @@ _PERCENT_OCTET = re.compile(r"%[0-9a-fA-F]{2}")
 _NOT_CLASS_CHARACTER = re.compile(r"[^A-Za-z0-9_-]")
 
 
+def site_root(site: str) -> str:
+    """The root URL of the site a user named (`pjfp.com`, `https://pjfp.com/blog`): https
+    unless a scheme is given, ending in one slash. ValueError for what names no host."""
+    if not site:
+        raise ValueError("the site URL is required: -a site=https://example.com")
+    if "://" not in site:
+        site = f"https://{site}"
+    root = site.rstrip("/") + "/"
+    if not urlsplit(root).hostname:
+        raise ValueError(f"not a site URL: {site!r}")
+    return root
+
+
 def canonical_url(url: str) -> str:
     """The one form every stored URL takes: percent-encoding normalised (non-ASCII encoded,
     escapes upper case), query arguments sorted, no fragment (w3lib's canonicalize_url)."""
@@ -73,11 +86,14 @@ def term_id(url: str) -> int | None:
     return None
 
 
-def _slug(text: str) -> str | None:
+def normal_slug(text: str) -> str:
     """Slugs are kept decoded (`café`, as WordPress shows them), whichever way the link was
     spelled; WordPress stores them lower case, percent-encoded."""
-    slug = unquote(text).strip().lower()
-    return slug or None
+    return unquote(text).strip().lower()
+
+
+def _slug(text: str) -> str | None:
+    return normal_slug(text) or None
 
 
 def html_class_form(slug: str) -> str:

@@ -34,6 +34,7 @@ from scrapy.settings import Settings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from archive.extract.urls import normal_slug, site_root
 from archive.verify import (
     ArchiveIndex,
     Finding,
@@ -51,7 +52,6 @@ from archive.wp_rest import (
     TERM_FIELDS,
     Collection,
     RestAnswerError,
-    normal_slug,
     parse_posts,
     parse_terms,
     read_json,
@@ -97,15 +97,8 @@ class RestVerifySpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        if not site:
-            raise ValueError("the site URL is required: -a site=https://example.com")
-        if "://" not in site:
-            site = f"https://{site}"
-        self.site = site.rstrip("/") + "/"
-        host = urlsplit(self.site).hostname
-        if not host:
-            raise ValueError(f"not a site URL: {site!r}")
-        self.allowed_domains = [host]
+        self.site = site_root(site or "")
+        self.allowed_domains = [urlsplit(self.site).hostname]
         if isinstance(tags, str):
             tags = [t for t in (part.strip() for part in tags.split(",")) if t]
         slugs = tuple(dict.fromkeys(s for s in (normal_slug(t) for t in tags or ()) if s))

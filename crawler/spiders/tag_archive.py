@@ -28,6 +28,7 @@ from twisted.python.failure import Failure
 
 from archive.errors import ExtractionError
 from archive.extract import tag_slug_from_url, term_slug
+from archive.extract.urls import site_root
 from archive.extract.workers import ExtractionWorkers
 from archive.known_articles import KnownArticles
 from archive.records import Article, ContentKind, Gone, Observed, Page, PageKind, Source
@@ -65,15 +66,8 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        if not site:
-            raise ValueError("the site URL is required: -a site=https://example.com")
-        if "://" not in site:
-            site = f"https://{site}"
-        self.site = site.rstrip("/") + "/"
-        host = urlsplit(self.site).hostname
-        if not host:
-            raise ValueError(f"not a site URL: {site!r}")
-        self.allowed_domains = [host]
+        self.site = site_root(site or "")
+        self.allowed_domains = [urlsplit(self.site).hostname]
         if isinstance(tags, str):
             tags = [t for t in (part.strip() for part in tags.split(",")) if t]
         self.tag_args = list(tags or [])
