@@ -10,6 +10,7 @@ spelling, so one post is one row and one tag is one row.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from w3lib.url import canonicalize_url
@@ -33,6 +34,7 @@ def site_root(site: str) -> str:
     return root
 
 
+@lru_cache(maxsize=8192)  # term and tag links repeat on every page of a crawl
 def canonical_url(url: str) -> str:
     """The one form every stored URL takes: percent-encoding normalised (non-ASCII encoded,
     escapes upper case), query arguments sorted, no fragment (w3lib's canonicalize_url)."""
@@ -43,13 +45,15 @@ def canonical_url(url: str) -> str:
 
 
 def _query(url: str) -> dict[str, list[str]]:
-    return parse_qs(urlsplit(url).query)
+    return parse_qs(urlsplit(url).query) if "?" in url else {}
 
 
 def tag_slug_from_url(url: str) -> str | None:
     """The tag a URL names when it has the shape of a tag archive: `/tag/<slug>/...` or
     `?tag=<slug>`. With a custom tag base (`/etiqueta/<slug>/`) the URL alone does not say
     it is a tag archive: the page does (body_class), and term_slug() reads its slug."""
+    if "tag" not in url:
+        return None  # most links of a page: a substring test spares parsing them
     values = _query(url).get("tag")
     if values:
         return _slug(values[0])
