@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from archive.extract.urls import canonical_url
+
 SNAPSHOT_ORIGIN = "http://wordpress.test"
 # Recomputed for every answer, since bodies are localized and maybe gzipped on the way out.
 _HOP_HEADERS = ("content-length", "content-encoding", "transfer-encoding", "connection")
@@ -51,11 +53,18 @@ def localize(body: bytes, origin: str) -> bytes:
     )
 
 
+def _lookup_key(path: str) -> str:
+    return canonical_url(SNAPSHOT_ORIGIN + path)
+
+
 class SnapshotServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, folder: Path, port: int = 0) -> None:
         self.responses, self.not_found = load_snapshot(folder)
+        # A request spelled otherwise than the capture (query order, escape case) is the same
+        # page: looked up by canonical URL when the exact path is not captured.
+        self.canonical = {_lookup_key(path): found for path, found in self.responses.items()}
         self.requests_seen: list[str] = []
         super().__init__(("127.0.0.1", port), _Handler)
 
@@ -70,7 +79,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.requests_seen.append(self.path)
-        captured = self.server.responses.get(self.path) or self.server.not_found
+        captured = self.server.responses.get(self.path) or self.server.canonical.get(
+            _lookup_key(self.path)
+        )
+        captured = captured or self.server.not_found
         if captured is None:
             captured = Captured(404, (("Content-Type", "text/plain"),), b"not in the snapshot")
         body = localize(captured.body, self.server.origin)
