@@ -20,6 +20,7 @@ content was extracted from. That capture's row is committed before the article's
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -80,6 +81,12 @@ class Store:
     keeps the database consistent either way."""
 
     def __init__(self, path: str | Path, *, durable: bool = False) -> None:
+        """Open (or create) the database at `path`, ready to write.
+
+        Raises StoreError naming the path: a file or directory that cannot be written (the
+        store writes; SQLite also creates PATH-wal and PATH-shm beside the file), or a file
+        that is not a database of ours."""
+        _refuse_unwritable(Path(path))
         try:
             self.db = sqlite_utils.Database(path)
             self.conn = self.db.conn
@@ -93,7 +100,7 @@ class Store:
             self.db.execute("PRAGMA busy_timeout = 10000")
             ensure_schema(self.db)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open {path} as a SQLite database: {exc}") from exc
+            raise StoreError(f"cannot open {path} as a SQLite database: {_explain(exc)}") from exc
 
     def close(self) -> None:
         self.db.close()
@@ -590,8 +597,27 @@ def _archive_columns(observed: Observed, row: dict | None) -> dict:
 
 
 def _explain(exc: sqlite3.Error) -> str:
-    """SQLite reports a full disk or a file-size limit as a bare I/O error: say so."""
+    """SQLite reports a full disk or a file-size limit as a bare I/O error, and a file it
+    could only open read-only as a "readonly database": say what to check."""
     text = str(exc)
     if "disk I/O error" in text or "disk is full" in text:
         return f"{text} (is the disk full, or a file size limit reached?)"
+    if "readonly database" in text:
+        return f"{text} (is the file or its directory not writable?)"
     return text
+
+
+def _refuse_unwritable(path: Path) -> None:
+    """StoreError when the database, or the directory SQLite writes its -wal and -shm files
+    to, cannot be written: a read-only mount, an immutable file, missing permissions. Without
+    this SQLite says "unable to open database file", or opens read-only and fails at the
+    first write, mid-crawl. os.access answers for root too on read-only mounts and
+    immutable files, which chmod does not stop."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise StoreError(f"{path} is not writable: the database must be, to archive into it")
+    if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
+        raise StoreError(
+            f"{path} is not writable: its directory {directory} is read-only, and SQLite "
+            f"needs to create {path.name}-wal and {path.name}-shm beside it"
+        )

@@ -100,17 +100,35 @@ class StoreWriter:
             self._fail_pending(StoreError(f"the database writer exited ({exc})"))
         return future
 
-    def close(self) -> None:
-        """Wait for every call sent so far, then end the writer."""
+    def close(self, timeout: float | None = None) -> bool:
+        """Wait for every call sent so far, then end the writer. With a timeout, a writer
+        still busy after it is killed (what it had not committed is lost, never half
+        written: each call is one transaction). True when it ended by itself."""
         with self._lock:
-            if self._closing:
-                return
+            first = not self._closing
             self._closing = True
-        with contextlib.suppress(OSError):  # gone already: the reader failed what was pending
-            self._conn.send(_CLOSE)
-        self._reader.join()
-        self._process.join()
-        self._conn.close()
+        if first:
+            with contextlib.suppress(OSError):  # gone already: the reader failed what was pending
+                self._conn.send(_CLOSE)
+        self._process.join(timeout)
+        ended = self._process.exitcode is not None
+        if not ended:
+            self.kill()
+        self._reader.join(5)
+        with contextlib.suppress(OSError):
+            self._conn.close()
+        return ended
+
+    def kill(self) -> None:
+        """End the writer now (a forced stop). Safe from any thread, also after close()."""
+        if self._process.exitcode is None:
+            with contextlib.suppress(OSError, ValueError):
+                self._process.kill()
+            self._process.join(5)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
 
     def _read_replies(self) -> None:
         while True:

@@ -1,5 +1,11 @@
 """`python -m crawler ...` is `tag-archiver ...`."""
 
-from crawler.cli import main
+# Before anything heavy is imported: a SIGINT/SIGTERM while a crawl is starting is an
+# interrupted run (exit 5), never a KeyboardInterrupt traceback (crawler.stop).
+from crawler.stop import STOP_SIGNALS
+
+STOP_SIGNALS.install()
+
+from crawler.cli import main  # noqa: E402
 
 main()

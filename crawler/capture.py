@@ -25,9 +25,15 @@ from scrapy.http import Response
 from archive import __version__
 from archive.store import Store
 from archive.warc.exchange import IDENTICAL_PAYLOAD, NOT_MODIFIED, Exchange, Revisit, payload_digest
-from archive.warc.files import WarcFileWriter, WarcWriteError, default_warc_dir, repair_open_files
+from archive.warc.files import (
+    WarcFileWriter,
+    WarcWriteError,
+    check_writable_dir,
+    default_warc_dir,
+    repair_open_files,
+)
 from crawler.database import DatabaseWriter
-from crawler.runs import RUN_ID
+from crawler.runs import ArchiveRun
 from crawler.stop import stop_crawl
 
 logger = logging.getLogger(__name__)
@@ -88,9 +94,16 @@ class WarcCaptureMiddleware:
         return cls(crawler)
 
     def opened(self) -> None:
-        if self.crawler.stats.get_value("tag_archiver/locked"):
+        run = self.crawler.get_extension(ArchiveRun)
+        if run is not None and run.locked:
             # Another run holds this database: its open WARC file is not ours to repair.
             self.failed = True
+            return
+        try:
+            # Refused before the first request: a page fetched and not archived is lost.
+            check_writable_dir(self.directory)
+        except WarcWriteError as exc:
+            self.fail(exc)
             return
         for name, _kept, cut in repair_open_files(self.directory):
             self.crawler.stats.inc_value("warc/repaired_files")
@@ -140,7 +153,7 @@ class WarcCaptureMiddleware:
             status=response.status,
             fetched_at=exchange.started.isoformat(timespec="seconds").replace("+00:00", "Z"),
             content_type=response.headers.get("Content-Type", b"").decode("latin-1") or None,
-            run_id=self.crawler.stats.get_value(RUN_ID),
+            run_id=self.run_id(),
             revisit_of=revisit_of,
             warc_date=location.warc_date,
             etag=_header(response, "ETag"),
@@ -183,11 +196,18 @@ class WarcCaptureMiddleware:
                 return revisit, prior["id"]
         return None, None
 
+    def run_id(self) -> int | None:
+        """The run this crawl's captures name (crawler.runs.ArchiveRun)."""
+        run = self.crawler.get_extension(ArchiveRun)
+        return run.capture_run_id if run is not None else None
+
     def fail(self, exc: Exception) -> None:
         if self.failed:
             return
         self.failed = True
-        self.crawler.stats.set_value("tag_archiver/failure", f"archiving failed: {exc}")
+        run = self.crawler.get_extension(ArchiveRun)
+        if run is not None:
+            run.fail(f"archiving failed: {exc}")
         logger.error("archiving failed, stopping the crawl: %s", exc)
         self.closing = stop_crawl(self.crawler, "warc_error")
 

@@ -17,6 +17,7 @@ from archive.lock import RunLock, RunLocked
 from archive.reextract import reextract as reextract_warcs
 from archive.store import Store
 from archive.warc.files import default_warc_dir, repair_open_files
+from crawler.stop import STOP_SIGNALS
 
 if TYPE_CHECKING:
     from crawler.run import CrawlResult
@@ -48,10 +49,16 @@ def _existing_database(db: Path) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+STOPPABLE_RUNS = ("crawl", "verify", "demo")  # they take SIGINT/SIGTERM (crawler.stop)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tag-archiver")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Crawl a WordPress blog's tag archives into a queryable SQLite archive."""
+    if ctx.invoked_subcommand not in STOPPABLE_RUNS:
+        STOP_SIGNALS.uninstall()
 
 
 def _finish(result: CrawlResult, db: Path, stats_json: str | None = None) -> None:
@@ -172,6 +179,8 @@ def crawl(
     --verify, the archive disagrees with the REST API); 4 another run holds the database;
     5 interrupted by SIGINT/SIGTERM.
     """  # fmt: skip
+    # First: a stop from here on is the run's to handle (crawler.stop), not a traceback.
+    STOP_SIGNALS.install()
     from crawler.run import CrawlOptions, run_crawl
 
     if not tags and not all_tags:
@@ -345,6 +354,7 @@ def verify(
     JSON), or the database cannot be written; 3 discrepancies (or parts of the API could
     not be read); 4 another run holds the database; 5 interrupted.
     """  # fmt: skip
+    STOP_SIGNALS.install()
     from crawler.run import CrawlOptions
     from crawler.verify import run_verify, verify_tags
 
@@ -385,6 +395,7 @@ def demo(db: Path, port: int) -> None:
     The snapshot is a real WordPress 6.1 rendering (Twenty Twenty-Three theme) of the pjfp.com
     seed articles under the tags "AI scaling" and "scaling laws".
     """
+    STOP_SIGNALS.install()
     from crawler.run import CrawlOptions, ExitCode, run_crawl
     from crawler.snapshot import serve_snapshot
 

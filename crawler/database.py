@@ -6,9 +6,10 @@ articles that name it (archive.writer.StoreWriter). Writes do not hold up the cr
 call returns an asyncio future at once, and a failed write stops the crawl, like a failed
 WARC write, with the database's error as the run's failure.
 
-Started when the spider opens (after RunRecorder took the lock and wrote the runs row),
-closed when it closes, after the pipelines flushed and every write sent has finished: the
-runs row is completed (engine_stopped) over final counts.
+The run's owner (crawler.runs.ArchiveRun) starts its process when the spider opens, after
+taking the lock and writing the runs row, and stops it when the spider closes, after the
+pipelines flushed and every write sent has finished: the runs row is completed over final
+counts.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
@@ -43,22 +43,32 @@ class DatabaseWriter:
         self.failed = False
         self.next_capture_id = 0
         self.in_flight: set[asyncio.Future] = set()
-        crawler.signals.connect(self.opened, signal=signals.spider_opened)
-        crawler.signals.connect(self.closed, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DatabaseWriter:
         return cls(crawler)
 
-    def opened(self) -> None:
-        if self.crawler.stats.get_value("tag_archiver/locked"):
-            self.failed = True  # another run holds the database: write nothing
-            return
+    def start(self) -> None:
+        """Start the writer process (ArchiveRun, when the run begins). A database that
+        cannot be opened there fails the run (fail())."""
         try:
             self.writer = StoreWriter(self.db, durable=self.durable)
             self.next_capture_id = self.wait_for(Store.next_capture_id)
         except StoreError as exc:
             self.fail(exc)
+
+    async def stop(self, timeout: float | None = None) -> None:
+        """Every write sent has finished; then the writer process ends (killed if it does
+        not within `timeout`)."""
+        await self.drained()
+        if self.writer is not None:
+            self.writer.close(timeout)
+
+    def kill(self) -> None:
+        """End the writer now: a forced stop. What it had not committed is lost whole."""
+        self.failed = True
+        if self.writer is not None:
+            self.writer.kill()
 
     def submit(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.Future:
         """function(store, *args, **kwargs) in the writer process (a Store method), after
@@ -107,11 +117,10 @@ class DatabaseWriter:
         if self.failed:
             return
         self.failed = True
-        self.crawler.stats.set_value("tag_archiver/failure", str(exc))
-        logger.error("%s; stopping the crawl", exc)
-        self.closing = stop_crawl(self.crawler, "store_error")
+        from crawler.runs import ArchiveRun  # crawler.runs starts and stops this writer
 
-    async def closed(self) -> None:
-        await self.drained()
-        if self.writer is not None:
-            self.writer.close()
+        run = self.crawler.get_extension(ArchiveRun)
+        if run is not None:
+            run.fail(str(exc))
+        logger.error("%s; stopping the crawl", exc)
+        stop_crawl(self.crawler, "store_error")

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
-from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
-from twisted.internet.task import deferLater
 
 from archive.extract import robots_sitemaps
 
@@ -72,62 +69,59 @@ class RobotsFailClosed:
         logger.error("%s %s: treating the site as disallowed (RFC 9309)", request.url, why)
 
 
-def retry_after_seconds(value: bytes | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    text = value.decode("latin-1").strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class RetryAfter:
-    """Honour Retry-After on 429 and 503 before RetryMiddleware retries (Scrapy ignores it).
+def _port(scheme: str, port: int | None) -> int | None:
+    return port if port is not None else _DEFAULT_PORTS.get(scheme)
 
-    Priority 551: its process_response runs just before RetryMiddleware's (550), waits the
-    time the server asked for without blocking the reactor, then lets the retry happen.
-    Waits longer than TAG_ARCHIVER_RETRY_AFTER_MAX are not honoured: the page fails instead,
-    as a nightly run must end.
+
+class OffsitePorts:
+    """Refuse requests to the site's host on another port: another port is another service.
+
+    Scrapy's OffsiteMiddleware (50) compares host names only, so a redirect from
+    http://site:8080/ to http://site:9000/ would be followed. This one sits right after it
+    (priority 51), before robots.txt is fetched for the new address (100) and before anything
+    is sent, so a refused address is never connected to. The standard ports are one site: a
+    redirect from http://site/ (80) to https://site/ (443) is the usual upgrade, and allowed.
+
+    The site is the spider's `site` attribute; a spider without one is not checked. Refused
+    requests fail with IgnoreRequest, so their errback counts them; `offsite/filtered` counts
+    them with Scrapy's own and `tag_archiver/offsite/other_port` apart.
     """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.limit = crawler.settings.getfloat("TAG_ARCHIVER_RETRY_AFTER_MAX")
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RetryAfter:
+    def from_crawler(cls, crawler: Crawler) -> OffsitePorts:
         return cls(crawler)
 
-    async def process_response(self, request: Request, response: Response) -> Response:
-        if response.status not in (429, 503):
-            return response
-        delay = retry_after_seconds(response.headers.get("Retry-After"))
-        if delay is None:
-            return response
+    def process_request(self, request: Request) -> None:
+        site = getattr(self.crawler.spider, "site", None)
+        if not site or request.meta.get("allow_offsite"):
+            return
+        ours, theirs = urlsplit(site), urlparse_cached(request)
+        host = ours.hostname or ""
+        target = theirs.hostname or ""
+        if target != host and not target.endswith(f".{host}"):
+            return  # another host altogether: OffsiteMiddleware's to judge
+        our_port = _port(ours.scheme, ours.port)
+        their_port = _port(theirs.scheme, theirs.port)
+        if their_port == our_port or (
+            our_port == _DEFAULT_PORTS.get(ours.scheme)
+            and their_port == _DEFAULT_PORTS.get(theirs.scheme)
+        ):
+            return
         stats = self.crawler.stats
-        if delay > self.limit:
-            stats.inc_value("tag_archiver/retry_after/too_long")
-            logger.warning(
-                "%s asks to wait %.0f s (TAG_ARCHIVER_RETRY_AFTER_MAX is %.0f): not waiting",
-                request.url, delay, self.limit,
-            )  # fmt: skip
-            return response
-        stats.inc_value("tag_archiver/retry_after/waits")
-        stats.inc_value("tag_archiver/retry_after/seconds", delay)
-        logger.info(
-            "%s answered %d: waiting %.1f s as Retry-After asks",
+        stats.inc_value("offsite/filtered")
+        stats.inc_value("tag_archiver/offsite/other_port")
+        redirected = request.meta.get("redirect_urls") or []
+        logger.warning(
+            "not following %s%s: port %s is not the site's (%s), another service",
             request.url,
-            response.status,
-            delay,
+            f" (redirected from {redirected[-1]})" if redirected else "",
+            their_port,
+            our_port,
         )
-        from twisted.internet import reactor  # the one Scrapy installed, not a default one
-
-        await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
-        return response
+        raise IgnoreRequest(f"off-site: {theirs.netloc} is another port than the site's")

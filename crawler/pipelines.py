@@ -17,6 +17,7 @@ from archive.records import Gone, Observed
 from archive.run_ledger import Tally, save_observed, unlisted_under
 from archive.store import Outcome, Store
 from crawler.database import DatabaseWriter
+from crawler.runs import ArchiveRun
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,8 @@ class StorePipeline:
 
     def run_seen_at(self) -> str:
         """The run's start time, so rows and the runs table agree on what "this run" is."""
-        return self.crawler.stats.get_value("tag_archiver/run_started") or self.seen_at
+        run = self.crawler.get_extension(ArchiveRun)
+        return (run.started_at if run is not None else None) or self.seen_at
 
     async def close_spider(self) -> None:
         self.flush()

@@ -1,31 +1,29 @@
-"""Run one crawl in this process and turn its stats into a verdict and an exit code."""
+"""Run one crawl in this process; its owner (crawler.runs.ArchiveRun) gives the verdict."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import Any
 
-from scrapy.crawler import CrawlerProcess
+from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
 from archive import __version__
+from crawler.runs import ArchiveRun
 from crawler.spiders.tag_archive import TagArchiveSpider
+from crawler.stop import STOP_SIGNALS
+from crawler.verdict import ExitCode, Verdict, errors, summary_line, verdict
 
-
-class ExitCode(IntEnum):
-    """Documented in the README; cron and systemd act on them."""
-
-    OK = 0
-    FAILED = 1  # nothing useful was archived, or the run could not store: see the message
-    USAGE = 2  # bad command line (click's own code)
-    PARTIAL = 3  # finished, but some pages could not be fetched or read
-    # verify: the archive and the site's REST API disagree (the same code as PARTIAL: for
-    # cron, "done, but look at what it found")
-    DISCREPANCIES = 3
-    LOCKED = 4  # another run holds the database: nothing was done
-    INTERRUPTED = 5  # SIGINT/SIGTERM: in-flight work committed, WARCs closed, run marked so
+__all__ = [
+    "CrawlOptions",
+    "CrawlResult",
+    "ExitCode",
+    "crawler_process",
+    "run_crawl",
+    "settings_for",
+    "start",
+]
 
 
 @dataclass
@@ -45,49 +43,38 @@ class CrawlOptions:
 
 @dataclass
 class CrawlResult:
+    """A finished crawl as the CLI reports it: its counters and its owner's verdict."""
+
     stats: dict[str, Any]
     seconds: float
+    ended: Verdict
+
+    @classmethod
+    def of(cls, crawler: Crawler, seconds: float) -> CrawlResult:
+        try:
+            stats, run = crawler.stats.get_stats(), crawler.get_extension(ArchiveRun)
+        except (AttributeError, RuntimeError):  # never started: its spider could not be built
+            stats, run = {}, None
+        if run is None:
+            return cls(stats, seconds, verdict(stats, failure="the crawl did not start"))
+        run.finish()  # when the reactor stopped before the engine did
+        return cls(stats, seconds, run.verdict())
 
     @property
     def failure(self) -> str | None:
-        failure = self.stats.get("tag_archiver/failure")
-        reason = self.stats.get("finish_reason")
-        if reason == "shutdown":
-            return "interrupted (SIGINT/SIGTERM); what was fetched is committed"
-        if failure is None and reason not in ("finished", None):
-            failure = f"the crawl stopped early ({reason})"
-        return failure
+        return self.ended.message
 
     @property
     def errors(self) -> int:
         """Pages that failed, plus exceptions in our own callbacks (bugs count too)."""
-        exceptions = sum(v for k, v in self.stats.items() if k.startswith("spider_exceptions/"))
-        return self.stats.get("tag_archiver/errors", 0) + exceptions
+        return errors(self.stats)
 
     @property
     def exit_code(self) -> ExitCode:
-        if self.stats.get("finish_reason") == "shutdown":
-            return ExitCode.INTERRUPTED
-        if self.stats.get("tag_archiver/locked"):
-            return ExitCode.LOCKED
-        if self.failure:
-            return ExitCode.FAILED
-        if self.errors:
-            return ExitCode.PARTIAL
-        return ExitCode.OK
+        return self.ended.exit_code
 
     def summary(self) -> str:
-        s = self.stats
-        line = (
-            f"{s.get('tag_archiver/pages/tag_archive', 0)} tag pages and "
-            f"{s.get('tag_archiver/pages/single', 0)} article pages in {self.seconds:.1f} s; "
-            f"{s.get('tag_archiver/articles/stored', 0)} articles stored "
-            f"({s.get('tag_archiver/articles/new', 0)} new, "
-            f"{s.get('tag_archiver/articles/changed', 0)} changed, "
-            f"{s.get('tag_archiver/articles/unchanged', 0)} unchanged); "
-            f"{self.errors} errors"
-        )
-        return f"{line}; FAILED: {self.failure}" if self.failure else line
+        return summary_line(self.stats, self.seconds, self.ended)
 
 
 def settings_for(options: CrawlOptions) -> Settings:
@@ -127,9 +114,26 @@ def tag_spider_arguments(options: CrawlOptions) -> dict[str, Any]:
 def run_crawl(options: CrawlOptions) -> CrawlResult:
     """Blocks until the crawl ends. Twisted's reactor runs once per process: call this once
     (crawler.verify.run_crawl_and_verify chains a verification after it instead)."""
-    process = CrawlerProcess(settings_for(options))
+    process = crawler_process(options)
     crawler = process.create_crawler(TagArchiveSpider)
     started = time.monotonic()
     process.crawl(crawler, **tag_spider_arguments(options))
-    process.start()
-    return CrawlResult(crawler.stats.get_stats(), time.monotonic() - started)
+    start(process)
+    return CrawlResult.of(crawler, time.monotonic() - started)
+
+
+def crawler_process(options: CrawlOptions) -> CrawlerProcess:
+    """The process's CrawlerProcess. From here on a SIGINT/SIGTERM is the run's to handle:
+    Scrapy runs code under Deferreds, which would take the pre-start SystemExit for an error
+    (crawler.stop)."""
+    process = CrawlerProcess(settings_for(options))
+    STOP_SIGNALS.hold()
+    return process
+
+
+def start(process: CrawlerProcess) -> None:
+    """Run the reactor until the crawls end. SIGINT/SIGTERM stay with crawler.stop's handlers
+    (the run's owner decides what a stop means): Scrapy's would stop the reactor under a
+    spider still opening, whose helpers then hold the process at exit."""
+    STOP_SIGNALS.install()
+    process.start(install_signal_handlers=False)

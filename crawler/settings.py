@@ -35,6 +35,9 @@ TAG_ARCHIVER_CONDITIONAL = True
 TAG_ARCHIVER_EXTRACT_WORKERS = None
 # Set by the CLI, which takes the database lock itself before starting Scrapy.
 TAG_ARCHIVER_LOCK_HELD = False
+# Seconds a SIGINT/SIGTERM stop may take (in-flight pages finishing, rows committed, WARCs
+# closed) before the run is stopped at once: systemd's own stop timeout is 90 s.
+TAG_ARCHIVER_STOP_TIMEOUT = 30.0
 
 # --- politeness for a live site ------------------------------------------------------------
 ROBOTSTXT_OBEY = True  # default False
@@ -49,6 +52,13 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0  # default 1.0 (stated because politeness 
 # --- robustness ----------------------------------------------------------------------------
 DOWNLOAD_TIMEOUT = 30  # default 180: a stalled server should fail a page, not the night
 RETRY_TIMES = 3  # default 2: WordPress on shared hosting throws the odd 502/503
+# Scrapy retries at once; a site in trouble hammered at once is how archivists get blocked.
+# A failure holds the site (crawler.retries.RetryBackoff) for a random wait of up to
+# BASE * 2**(n-1) before its n-th retry (full jitter), never longer than MAX unless
+# Retry-After asks for more. None: 1 s, or 0.05 s with DOWNLOAD_DELAY 0 (--delay 0, a local
+# site, where a second per failure only slows tests and demos down).
+TAG_ARCHIVER_BACKOFF_BASE = None
+TAG_ARCHIVER_BACKOFF_MAX = 60.0
 # Longest Retry-After (429/503) we wait for before retrying; longer asks fail the page.
 TAG_ARCHIVER_RETRY_AFTER_MAX = 300.0
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # default 1 GiB: a tag page is ~100 KB; bombs stop here
@@ -71,10 +81,14 @@ CONCURRENT_ITEMS = 8
 # workers take at once). A polite crawl (DOWNLOAD_DELAY) never comes near either limit.
 SCRAPER_SLOT_MAX_ACTIVE_SIZE = 1_000_000
 DOWNLOADER_MIDDLEWARES = {
+    # Right after Scrapy's OffsiteMiddleware (50), which compares host names only; before
+    # robots.txt is fetched (100) for an address we must never connect to.
+    "crawler.middlewares.OffsitePorts": 51,
     # Right after Scrapy's RobotsTxtMiddleware (100), which fails open; see its docstring.
     "crawler.middlewares.RobotsFailClosed": 101,
-    # Just above RetryMiddleware (550): waits as Retry-After asks, then Scrapy retries.
-    "crawler.middlewares.RetryAfter": 551,
+    # Just above RetryMiddleware (550): sees failures before it retries, and holds a site's
+    # requests (backoff, Retry-After) before the WARC capture (950) stamps when they left.
+    "crawler.retries.RetryBackoff": 551,
     # Closest to the network, so it archives bytes before decompression, redirects and retries
     # change them (HttpCompression 590, Redirect 600, Retry 550); below HttpCache (900)
     # it would also see cache hits, which it skips.
@@ -87,10 +101,12 @@ ITEM_PIPELINES = {
     "crawler.pipelines.StorePipeline": 800,
 }
 EXTENSIONS = {
-    # The runs row: started before the first request, finished after everything closed.
-    "crawler.runs.RunRecorder": 400,
-    # After RunRecorder, which takes the lock: captures and articles go to SQLite through it.
+    # The run's owner: lock, runs row, helper processes, signals, verdict (crawler.runs).
+    "crawler.runs.ArchiveRun": 400,
+    # Captures and articles go to SQLite through it; ArchiveRun starts and stops its process.
     "crawler.database.DatabaseWriter": 450,
+    # Every tag and article page the run asked for ends with a verdict, counted.
+    "crawler.pages.PageLedger": 460,
     "crawler.extensions.CrawlProgress": 500,
     "scrapy.extensions.telnet.TelnetConsole": None,  # no open port on a cron host
 }

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.crawler import Crawler
 
 from archive.extract.urls import term_slug
 from archive.verify import Finding, discrepancies, report_lines, summary, unavailable
@@ -23,10 +23,11 @@ from crawler.run import (
     CrawlOptions,
     CrawlResult,
     ExitCode,
-    settings_for,
+    crawler_process,
+    start,
     tag_spider_arguments,
 )
-from crawler.runs import RUN_ID
+from crawler.runs import RUN_ID, ArchiveRun
 from crawler.spiders.rest_verify import RestVerifySpider
 from crawler.spiders.tag_archive import TagArchiveSpider
 
@@ -40,21 +41,28 @@ class VerifyResult:
     seconds: float
     site: str = ""
     api: str | None = None  # the REST root that answered: /wp-json/ or ?rest_route=
+    run: ArchiveRun | None = None
 
     @classmethod
     def of(cls, crawler: Crawler, seconds: float) -> VerifyResult:
         spider = getattr(crawler, "spider", None)
         record = getattr(spider, "record", None)
+        run = crawler.get_extension(ArchiveRun)
+        if run is not None:
+            run.finish()
         return cls(
             crawler.stats.get_stats(),
             getattr(spider, "findings", None),
             seconds,
             record.site if record else "",
             record.api if record else None,
+            run,
         )
 
     @property
     def interrupted(self) -> bool:
+        if self.run is not None and self.run.interrupted:
+            return True
         return self.stats.get("finish_reason") == "shutdown"
 
     @property
@@ -70,7 +78,8 @@ class VerifyResult:
             return "interrupted (SIGINT/SIGTERM); nothing was compared"
         if self.findings is not None and unavailable(self.findings):
             return self.findings[0].message
-        failure = self.stats.get("tag_archiver/failure")
+        failure = self.run.failure if self.run is not None else None
+        failure = failure or self.stats.get("tag_archiver/failure")
         if failure is None and self.findings is None:
             failure = f"the verification stopped early ({self.stats.get('finish_reason')})"
         return failure
@@ -79,7 +88,7 @@ class VerifyResult:
     def exit_code(self) -> ExitCode:
         if self.interrupted:
             return ExitCode.INTERRUPTED
-        if self.stats.get("tag_archiver/locked"):
+        if self.run is not None and self.run.locked:
             return ExitCode.LOCKED
         if self.failure:
             return ExitCode.FAILED
@@ -91,7 +100,7 @@ class VerifyResult:
         """The readable report: per tag, then each finding, then the summary line."""
         if self.findings is None or unavailable(self.findings):
             return []
-        run = self.stats.get(RUN_ID)
+        run = self.run.capture_run_id if self.run is not None else self.stats.get(RUN_ID)
         tail = f" (run {run}, {self.seconds:.1f} s)" if run is not None else ""
         head = f"verify: {self.site} against its REST API ({self.api})"
         return [head, *report_lines(self.findings), summary(self.findings) + tail]
@@ -107,11 +116,11 @@ def verify_tags(options: CrawlOptions) -> list[str] | None:
 
 def run_verify(options: CrawlOptions, tags: list[str] | None) -> VerifyResult:
     """Blocks until verified; its own runs row. Call once per process (Twisted's reactor)."""
-    process = CrawlerProcess(settings_for(options))
+    process = crawler_process(options)
     crawler = process.create_crawler(RestVerifySpider)
     started = time.monotonic()
     process.crawl(crawler, site=options.site, tags=tags or [])
-    process.start()
+    start(process)
     return VerifyResult.of(crawler, time.monotonic() - started)
 
 
@@ -120,25 +129,25 @@ def run_crawl_and_verify(
 ) -> tuple[CrawlResult, VerifyResult | None]:
     """The crawl, then, if it finished with something archived (exit 0 or 3), its
     verification, tied to the crawl's run. None: the verification did not run."""
-    process = CrawlerProcess(settings_for(options))
+    process = crawler_process(options)
     crawl = process.create_crawler(TagArchiveSpider)
     verifier: list[Crawler] = []
     times: dict[str, float] = {"started": time.monotonic()}
 
     def then_verify(_: object) -> Any:
         times["crawled"] = time.monotonic()
-        crawled = CrawlResult(crawl.stats.get_stats(), times["crawled"] - times["started"])
+        crawled = CrawlResult.of(crawl, times["crawled"] - times["started"])
         if crawled.exit_code not in (ExitCode.OK, ExitCode.PARTIAL):
             return None
         verifier.append(process.create_crawler(RestVerifySpider))
-        run_id = crawl.stats.get_value(RUN_ID)
+        run_id = crawl.get_extension(ArchiveRun).run_id
         # CrawlerProcess.join() waits for crawls started while it waits: this one included.
         return process.crawl(verifier[0], site=options.site, tags=tags or [], run_id=run_id)
 
     process.crawl(crawl, **tag_spider_arguments(options)).addCallback(then_verify)
-    process.start()
+    start(process)
     crawled_at = times.get("crawled", time.monotonic())
-    result = CrawlResult(crawl.stats.get_stats(), crawled_at - times["started"])
+    result = CrawlResult.of(crawl, crawled_at - times["started"])
     if not verifier:
         return result, None
     return result, VerifyResult.of(verifier[0], time.monotonic() - crawled_at)

@@ -10,6 +10,7 @@ Workers ignore SIGINT and SIGTERM, and exit when the caller dies (archive.proces
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -27,9 +28,14 @@ def default_workers() -> int:
 
 
 class ExtractionWorkers:
+    """The pool starts with the first page sent, and never again once closed: a page sent
+    after close() (a stop that came while pages were in flight) is extracted in the calling
+    process, so no worker can be started that nobody would stop."""
+
     def __init__(self, workers: int | None = None) -> None:
         self.workers = default_workers() if workers is None else max(0, workers)
         self._pool: ProcessPoolExecutor | None = None
+        self.closed = False
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -40,7 +46,7 @@ class ExtractionWorkers:
 
     def submit(self, url: str, headers: Mapping[str, str] | None, body: bytes) -> Future:
         """A Future of the Page; its exception is the ExtractionError extract_page raised."""
-        if self.workers == 0:
+        if self.workers == 0 or self.closed:
             future: Future = Future()
             try:
                 future.set_result(extract_page(url, headers, body))
@@ -65,6 +71,25 @@ class ExtractionWorkers:
             self._pool = None
 
     def close(self) -> None:
+        """Wait for the pages sent to be extracted, then end the workers."""
+        self.closed = True
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+
+    def kill(self) -> None:
+        """End the workers now (a forced stop); their pages are not extracted."""
+        self.closed = True
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # ProcessPoolExecutor has no public way to end its workers at once; they ignore
+        # SIGTERM (archive.processes), so they are killed, and the pool is then broken.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            with contextlib.suppress(OSError, ValueError):
+                process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def pids(self) -> list[int]:
+        pool = self._pool
+        return [p.pid for p in getattr(pool, "_processes", {}).values()] if pool else []

@@ -8,6 +8,7 @@ max_size. No name is ever built from URL text: HOST is this machine's name.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -43,6 +44,30 @@ class RecordLocation:
     record_id: str
     payload_digest: str | None
     warc_date: str | None = None  # exact, as a later revisit must quote it
+
+
+# What a directory that refuses new files reports: a read-only mount, an immutable directory,
+# missing permissions.
+_UNWRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def _failed(doing: str, directory: Path, exc: OSError) -> str:
+    if exc.errno in _UNWRITABLE:
+        return f"the WARC directory {directory} is not writable ({exc.strerror})"
+    return f"{doing} failed: {exc}"
+
+
+def check_writable_dir(directory: str | Path) -> None:
+    """Make `directory` if missing; WarcWriteError, naming it, unless WARC files can be
+    created in it. Called before a crawl's first request, so nothing is fetched unarchived.
+    os.access answers for root too on read-only mounts and immutable directories."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WarcWriteError(_failed("creating the WARC directory", directory, exc)) from exc
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise WarcWriteError(f"the WARC directory {directory} is not writable")
 
 
 def default_warc_dir(db_path: str | Path) -> Path:
@@ -113,7 +138,7 @@ class WarcFileWriter:
         try:
             self.close_file()
         except OSError as exc:
-            raise WarcWriteError(f"closing the WARC file failed: {exc}") from exc
+            raise WarcWriteError(_failed("closing the WARC file", self.directory, exc)) from exc
 
     def _flush(self) -> None:
         self._handle.flush()
@@ -136,7 +161,7 @@ class WarcFileWriter:
             self._writer.write_record(request)
             self._flush()
         except OSError as exc:
-            raise WarcWriteError(f"writing a WARC record failed: {exc}") from exc
+            raise WarcWriteError(_failed("writing a WARC record", self.directory, exc)) from exc
         return RecordLocation(
             warc_file=self._name,
             offset=offset,

@@ -58,7 +58,7 @@ from archive.wp_rest import (
 )
 from crawler.capture import header_pairs
 from crawler.database import DatabaseWriter
-from crawler.runs import RUN_ID
+from crawler.runs import ArchiveRun
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class RestVerifySpider(scrapy.Spider):
             tags = [t for t in (part.strip() for part in tags.split(",")) if t]
         slugs = tuple(dict.fromkeys(s for s in (normal_slug(t) for t in tags or ()) if s))
         self.record = RestRecord(site=self.site, requested=slugs or None)
-        # RunRecorder reads these: the run's tags and options, or the run to attach to.
+        # ArchiveRun reads these: the run's tags and options, or the run to attach to.
         self.tag_args = list(slugs)
         self.run_options = {"verify": True, "all_tags": not slugs}
         self.attach_to_run = int(run_id) if run_id not in (None, "") else None
@@ -333,10 +333,11 @@ class RestVerifySpider(scrapy.Spider):
             self.findings = compare(self.record, conn, self.archive)
         for finding in self.findings:
             stats.inc_value(f"{STATS}/findings/{finding.kind}")
-        if unavailable(self.findings):
-            stats.set_value("tag_archiver/failure", self.findings[0].message)
+        run = self.crawler.get_extension(ArchiveRun)
+        if unavailable(self.findings) and run is not None:
+            run.fail(self.findings[0].message)
         logger.info("%s", summary(self.findings))
-        run_id = stats.get_value(RUN_ID)
+        run_id = run.capture_run_id if run is not None else None
         database = self.crawler.get_extension(DatabaseWriter)
         if run_id is not None and database is not None:
             database.submit(save_findings, run_id, self.findings)

@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 import scrapy
@@ -36,8 +36,9 @@ from archive.store import Store
 from archive.warc.reader import read_response
 from crawler.capture import CAPTURE_ID, CONDITIONAL, header_pairs, warc_dir_for
 from crawler.discovery import TagDiscovery
+from crawler.pages import PageLedger
 from crawler.pipelines import StorePipeline
-from crawler.runs import RUN_ID
+from crawler.runs import ArchiveRun
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ def truthy(value: Any) -> bool:
 
 class TagArchiveSpider(TagDiscovery, scrapy.Spider):
     name = "tags"
+    # The pages whose every request must end with a verdict (crawler.pages.PageLedger).
+    page_callbacks: ClassVar[dict[str, str]] = {"parse_tag_page": "tag", "parse_article": "article"}
 
     def __init__(
         self,
@@ -89,24 +92,26 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
         self.known = KnownArticles()
         self.walked: dict[str, tuple[str, str]] = {}
         self.verified = False
-        self.extraction = ExtractionWorkers(0)  # replaced from the settings in start()
+        # The run's extraction pool (crawler.runs.ArchiveRun starts and stops it), in start().
+        self.extraction = ExtractionWorkers(0)
 
     # --- start -----------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        run = self.crawler.get_extension(ArchiveRun)
+        if run is not None:
+            self.extraction = run.extraction
         db = self.crawler.settings.get("TAG_ARCHIVER_DB")
         if db and not self.full:
             with Store(db) as store:
                 self.known.close()
                 self.known = store.known_articles()
-                run_id = self.crawler.stats.get_value(RUN_ID)
+                run_id = run.run_id if run is not None else None
                 if self.known and not store.previous_run_finished(run_id):
                     # What an interrupted run did not reach may sit on any page.
                     logger.warning("the previous run did not finish: walking every page")
                     self.full = True
         self.full = self.full or self.crawler.settings.getbool("TAG_ARCHIVER_FULL")
-        workers = self.crawler.settings.get("TAG_ARCHIVER_EXTRACT_WORKERS")
-        self.extraction = ExtractionWorkers(None if workers in (None, "") else int(workers))
         self.crawler.signals.connect(self.idle, signal=signals.spider_idle)
         for tag in self.tag_args:
             yield self.tag_request(self.tag_url(tag), tag=tag)
@@ -166,6 +171,8 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
         if page.kind is not PageKind.TAG_ARCHIVE and page_number == 1 and tag in self.tag_args:
             # /tag/<slug>/ is a guess: with plain permalinks WordPress answers it with the
             # front page, with another tag base it may redirect to a post of that name.
+            self.crawler.stats.inc_value("tag_archiver/pages/not_tag_archive")
+            logger.warning("%s is not a tag archive (it looks like: %s)", response.url, page.kind)
             if page.kind is PageKind.SINGLE and self.fetch_articles:
                 # That post's page is fetched now; asked for again, the duplicate filter
                 # would drop it.
@@ -324,8 +331,7 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
             raise DontCloseSpider
 
     def closed(self, reason: str) -> None:
-        """Leave the run's verdict in the stats, where the CLI and the log find it."""
-        self.extraction.close()
+        """Tell the run's owner (crawler.runs.ArchiveRun) why the crawl failed, if it did."""
         self.known.close()
         stats = self.crawler.stats
         if stats.get_value("tag_archiver/articles/excerpt_only"):
@@ -340,35 +346,38 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
             stats.inc_value("tag_archiver/errors")
             stats.inc_value("tag_archiver/tags/unread")
             logger.error("tag %r: its archive was never read (refused redirect or dropped)", tag)
-        if stats.get_value("tag_archiver/failure"):
+        run = self.crawler.get_extension(ArchiveRun)
+        if run is None or run.failure or reason == "shutdown":
             return
+        message = self.failure_message()
+        if message:
+            run.fail(message)
+            logger.error("crawl failed: %s", message)
+
+    def failure_message(self) -> str | None:
+        """Why the crawl archived nothing useful, if it did not."""
+        stats = self.crawler.stats
         robots = stats.get_value("tag_archiver/robots/unavailable")
         robots_answered = stats.get_value("tag_archiver/robots/status") is not None
         if self.responses == 0 and not robots_answered:
-            stats.set_value("tag_archiver/failure", f"site unreachable: no answer from {self.site}")
-        elif robots and not stats.get_value("tag_archiver/pages/tag_archive"):
-            stats.set_value(
-                "tag_archiver/failure",
-                f"{robots}: under RFC 9309 the site is disallowed until robots.txt answers",
-            )
-        elif self.unknown_tags:
+            return f"site unreachable: no answer from {self.site}"
+        if robots and not stats.get_value("tag_archiver/pages/tag_archive"):
+            return f"{robots}: under RFC 9309 the site is disallowed until robots.txt answers"
+        if self.unknown_tags:
             names = ", ".join(repr(t) for t in self.unknown_tags)
-            stats.set_value("tag_archiver/failure", f"unknown tag: {names} (no such tag archive)")
-        elif not stats.get_value("tag_archiver/pages/tag_archive"):
+            return f"unknown tag: {names} (no such tag archive)"
+        if not stats.get_value("tag_archiver/pages/tag_archive"):
             if (
                 self.all_tags
                 and not self.tag_args
                 and not stats.get_value("tag_archiver/tags/discovered")
             ):
-                message = (
+                return (
                     "--all-tags found no tags: no tag sitemap in wp-sitemap.xml and no tag links "
                     "on the front page; name tags with --tag"
                 )
-            else:
-                message = "no tag archive page could be read"
-            stats.set_value("tag_archiver/failure", message)
-        if stats.get_value("tag_archiver/failure"):
-            logger.error("crawl failed: %s", stats.get_value("tag_archiver/failure"))
+            return "no tag archive page could be read"
+        return None
 
     # --- shared -----------------------------------------------------------------------------
 
@@ -421,6 +430,14 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
             reason = f"HTTP {failure.value.response.status}"
         else:
             reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        verdict = "failed"
+        ledger = self.crawler.get_extension(PageLedger)
+        if ledger is not None:
+            verdict, _why = ledger.failure_verdict(failure)
+            ledger.settle(request, verdict, reason)
+        if verdict == "skipped":
+            logger.info("not fetched on purpose: %s (%s)", request.url, reason)
+            return
         self.crawler.stats.inc_value("tag_archiver/errors")
         self.crawler.stats.inc_value("tag_archiver/errors/download")
         logger.error("failed to fetch %s (%s)", request.url, reason)

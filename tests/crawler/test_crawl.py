@@ -101,10 +101,14 @@ def test_hostile_site(tmp_path):
     with hostile_site() as origin:
         args = [arg for tag in tags for arg in ("--tag", tag)]
         result = crawl(origin, tmp_path / "a.db", *args, stats=tmp_path / "s.json")
-    assert result.returncode == 3, result.stderr  # done, with errors
+    # done, with errors; and a named tag whose archive is no tag archive, neither as
+    # /tag/notatag/ nor as /?tag=notatag, is an unknown tag: the run failed
+    assert result.returncode == 1, result.stderr
+    assert "unknown tag: 'notatag'" in result.stderr
     stats = json.loads((tmp_path / "s.json").read_text())
     expected = {
         "tag_archiver/pages/not_tag_archive": 1,
+        "tag_archiver/tags/unknown": 1,
         "tag_archiver/tags/empty": 1,
         "tag_archiver/pages/past_last": 1,
         "tag_archiver/articles/listed_again": 1,
