@@ -16,7 +16,7 @@ from archive.errors import ArchiveError, StoreError
 from archive.lock import RunLock, RunLocked
 from archive.reextract import reextract as reextract_warcs
 from archive.store import Store
-from archive.warc.files import default_warc_dir, repair_open_files
+from archive.warc.files import DEFAULT_MAX_SIZE, default_warc_dir, repair_open_files
 from crawler.stop import STOP_SIGNALS
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def _check_db(db: Path) -> None:
 @click.option(
     "--warc-max-size",
     type=click.IntRange(min=1_000_000),
-    default=1_000_000_000,
+    default=DEFAULT_MAX_SIZE,
     show_default=True,
     help="Start a new WARC file past this many bytes (between exchanges only).",
 )
@@ -366,7 +366,7 @@ def verify(
         delay=delay,
         contact=contact,
         log_level=log_level,
-        extra_settings=_extra_settings(warc_dir, 1_000_000_000, set_),
+        extra_settings=_extra_settings(warc_dir, DEFAULT_MAX_SIZE, set_),
     )
     if tags:
         options.tags = list(tags)

@@ -5,6 +5,7 @@ delay, contact); `scrapy crawl tags` from the repository root uses these as they
 """
 
 from archive import __version__
+from archive.warc.files import DEFAULT_MAX_SIZE
 
 BOT_NAME = "tag-archiver"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -22,7 +23,7 @@ TAG_ARCHIVER_PROGRESS_INTERVAL = 10.0
 # WARC output. Empty directory: DB-NAME-warc/ beside the database.
 TAG_ARCHIVER_WARC_DIR = ""
 TAG_ARCHIVER_WARC_PREFIX = "tag-archiver"
-TAG_ARCHIVER_WARC_MAX_SIZE = 1_000_000_000  # the customary 1 GB per file
+TAG_ARCHIVER_WARC_MAX_SIZE = DEFAULT_MAX_SIZE  # the customary 1 GB per file
 # fsync after every WARC record and every database commit: what was archived survives power
 # loss, not only a crash of the crawler; much slower on spinning disks.
 TAG_ARCHIVER_FSYNC = False
