@@ -1,11 +1,11 @@
 """KnownArticles: what the database held when a crawl began, for telling what is news.
 
 An incremental crawl asks, for every article a tag page lists, whether the database already
-held it with the same content. Held as a dict of permalinks, that snapshot cost the crawler
-about 340 bytes an article, 34 MB for an archive of 100,000, for the whole run. Here it is
-a table in a private temporary SQLite database: a file deleted when it is closed, read
-through SQLite's bounded page cache. It is copied from the store once, so what the run
-itself writes later does not change it, and a lookup costs a few microseconds.
+held it with the same content. The snapshot is a table in a private temporary SQLite
+database (a file deleted when it is closed, read through SQLite's bounded page cache), so
+the crawler's memory does not grow with the size of the archive. It is copied from the
+store once, so what the run itself writes later does not change it, and a lookup costs a
+few microseconds.
 """
 
 from __future__ import annotations

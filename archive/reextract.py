@@ -20,6 +20,7 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 from warcio.timeutils import iso_date_to_datetime
 
+from archive.clock import iso_seconds
 from archive.errors import ExtractionError
 from archive.extract.workers import ExtractionWorkers
 from archive.records import Article, Observed, PageKind
@@ -30,10 +31,6 @@ from archive.writer import StoreWriter
 logger = logging.getLogger(__name__)
 
 EXTRACTED_KINDS = (PageKind.TAG_ARCHIVE, PageKind.SINGLE)
-
-
-def iso_seconds(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -99,11 +96,11 @@ def reextract(warc_files: Iterable[Path], db_path: Path, workers: int | None = N
             while len(pending) > window or (pending and pending[0].page is None):
                 chunk.append(_extracted(extraction, pending.popleft(), counts))
                 if len(chunk) == TRANSACTION_RESPONSES:
-                    stored.append(writer.submit(_store_chunk, chunk))
+                    stored.append(writer.submit("store_reextracted", chunk))
                     chunk = []
                     stored = _unfinished(stored)
         chunk.extend(_extracted(extraction, p, counts) for p in pending)
-        stored.append(writer.submit(_store_chunk, chunk))
+        stored.append(writer.submit("store_reextracted", chunk))
     finally:
         extraction.close()
         writer.close()
@@ -126,8 +123,10 @@ def _unfinished(stored: list[Future]) -> list[Future]:
     return [future for future in stored if not future.done()]
 
 
-def _store_chunk(store: Store, chunk: list[_Captured]) -> None:
-    """In the writer process: one transaction for the chunk, its new rows indexed once."""
+def store_reextracted(store: Store, chunk: list[_Captured]) -> None:
+    """The writer's "store_reextracted" operation (archive.writer): the chunk's capture rows
+    (those not stored already) and the articles read from them, in one transaction, its new
+    rows indexed once."""
     with store.bulk():
         for captured in chunk:
             existing = store.conn.execute(

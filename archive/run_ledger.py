@@ -2,14 +2,14 @@
 
 A crawl counts the distinct articles it stored as new, changed or unchanged, counts the
 articles its tag pages listed more than once, and once every tag is walked asks which stored
-articles those pages should have listed but did not. Kept as a Python set and dict of
-permalinks, that state grew the crawler by about 200 bytes an article: 20 MB over 100,000
-articles. Here it is a temporary table on the store's connection. SQLite keeps temporary
-tables in a file behind its bounded page cache, so the ledger costs disk, not memory, and
-it is gone when the connection closes, as a run's state should be.
+articles those pages should have listed but did not. That state grows with the run, so it is
+not kept in the crawler's memory: it is a temporary table on the store's connection. SQLite
+keeps temporary tables in a file behind its bounded page cache, so the ledger costs disk, not
+memory, and it is gone when the connection closes, as a run's state should be.
 
-The functions take the store first: the crawl calls them in its database writer process
-(archive.writer), in order with everything else it stores.
+The functions take the store first: they are the database writer's "save_observed" and
+"unlisted_under" operations (archive.writer.OPERATIONS), run in its process in order with
+everything else the crawl stores.
 """
 
 from __future__ import annotations

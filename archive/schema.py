@@ -223,9 +223,9 @@ def _v4_search_indexed_by_the_store(db: sqlite_utils.Database) -> None:
     """New rows are indexed by the store, a batch at a time (Store.save); the update
     trigger fires only when the indexed columns are written.
 
-    sqlite-utils' insert triggers indexed row by row, which made the search index half the
-    cost of storing a crawl; its update trigger re-indexed an article on every update, and
-    every crawl updates every article it sees (last_seen).
+    sqlite-utils' insert triggers index row by row, a trigger per insert, as costly as
+    everything else a crawl stores; its update trigger re-indexes an article on every update,
+    and every crawl updates every article it sees (last_seen).
     The delete triggers stay: rows are deleted one article at a time, and rarely.
     """
     db.execute("DROP TRIGGER articles_ai")

@@ -179,7 +179,7 @@ class Store:
     def bulk(self) -> Iterator[None]:
         """One transaction around many batches (re-extraction), their new rows indexed once
         at its end: FTS5 writes out what it holds at every savepoint, so indexing batch by
-        batch inside one transaction cost as much as committing each."""
+        batch inside one transaction would cost as much as committing each."""
         try:
             with self.writing(), self.transaction():
                 self._bulk = True
@@ -202,7 +202,7 @@ class Store:
 
     # --- the search index -------------------------------------------------------------------
     # New articles and sections are indexed once per batch, by one INSERT ... SELECT per
-    # table: row by row (a trigger per insert) cost as much as everything else stored.
+    # table, not row by row (a trigger per insert, as costly as everything else stored).
     # Invariant within a batch: rows up to self._indexed[table] are in the index, rows above
     # it are not yet. The delete and update triggers act on indexed rows only, so every path
     # that may delete or re-index a row first indexes what is pending.
@@ -225,7 +225,7 @@ class Store:
 
     # The write path runs per article and per part, thousands of times a crawl: it uses
     # prepared statements on the connection directly. sqlite-utils' Table.insert() reads the
-    # table's columns (PRAGMA table_info) on every call, which cost more than the inserts.
+    # table's columns (PRAGMA table_info) on every call, which costs more than the inserts.
 
     def _save_one(self, observed: Observed, seen_at: str) -> Saved:
         article = observed.article

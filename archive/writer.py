@@ -5,10 +5,12 @@ indexes), and that process, which also runs Scrapy and writes the WARC files, is
 limits a crawl. A writer thread did not help: the Python half of storing holds the GIL. In
 a process of its own it runs on another core.
 
-A call is a function of the Store (a Store method, or a module-level function taking the
-store first), sent by reference with its arguments. Calls go down one pipe and run in the
+A call names one of a fixed set of operations (OPERATIONS) and sends its arguments; the
+writer runs what the name stands for, with the store first. Nothing else can be run there:
+the process that owns the database carries out only what this module lists, and a name it
+does not list is refused before anything is sent. Calls go down one pipe and run in the
 order sent, one at a time, so a capture row sent before the articles that name it is
-committed before them. Each call returns a concurrent.futures.Future of the function's
+committed before them. Each call returns a concurrent.futures.Future of the operation's
 result; a StoreError raised there becomes the future's exception. A reader thread resolves
 the futures. Sending blocks while the pipe is full: a writer that falls behind slows the
 caller instead of filling its memory.
@@ -21,6 +23,7 @@ If the writer dies, every pending and later call fails with StoreError.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import itertools
 import logging
 import sys
@@ -30,7 +33,7 @@ from concurrent.futures import Future
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from archive.errors import StoreError
 from archive.processes import forkserver_context, ignore_stop_signals
@@ -38,12 +41,29 @@ from archive.processes import forkserver_context, ignore_stop_signals
 logger = logging.getLogger(__name__)
 
 # sqlite-utils imports pandas and numpy whenever they are installed, to convert their values.
-# The writer stores only our own records; numpy alone added 11 MB to it, pandas adds more.
+# The writer stores only our own records, and they would only add to its memory.
 # Marked absent before the store is imported, their imports fail and sqlite-utils does without.
 NOT_NEEDED_IN_THE_WRITER = ("numpy", "pandas")
 
 _CLOSE = None  # the message that ends the writer, after everything sent before it
-T = TypeVar("T")
+
+# What the writer can be asked to do: name -> "module:attribute" of a function taking the
+# store first (a Store method, or a module-level function). Spelled as text, imported in the
+# writer on first use: these modules import this one, and the writer imports only what the
+# caller uses (re-extraction's module is never loaded by a crawl's writer).
+OPERATIONS: dict[str, str] = {
+    "next_capture_id": "archive.store:Store.next_capture_id",
+    "add_capture": "archive.store:Store.add_capture",
+    "mark_gone": "archive.store:Store.mark_gone",
+    "save_observed": "archive.run_ledger:save_observed",
+    "unlisted_under": "archive.run_ledger:unlisted_under",
+    "save_findings": "archive.verify:save_findings",
+    "store_reextracted": "archive.reextract:store_reextracted",
+}
+
+
+class UnknownOperation(ValueError):
+    """A name OPERATIONS does not list: a caller's bug, refused before anything is sent."""
 
 
 class StoreWriter:
@@ -74,9 +94,12 @@ class StoreWriter:
         )
         self._reader.start()
 
-    def submit(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
-        """function(store, *args, **kwargs) in the writer, after every earlier call.
-        Called from one thread (the reactor's), so that the order sent is the order meant."""
+    def submit(self, operation: str, *args: Any, **kwargs: Any) -> Future:
+        """The operation named (OPERATIONS) run as f(store, *args, **kwargs) in the writer,
+        after every earlier call. Called from one thread (the reactor's), so that the order
+        sent is the order meant. UnknownOperation, at once, for a name not in OPERATIONS."""
+        if operation not in OPERATIONS:
+            raise UnknownOperation(f"the database writer has no operation {operation!r}")
         future: Future = Future()
         with self._lock:
             if self._closing:
@@ -88,7 +111,7 @@ class StoreWriter:
             number = next(self._sequence)
             self._pending[number] = future  # before sending: the reply may come at once
         try:
-            message = ForkingPickler.dumps((number, function, args, kwargs))
+            message = ForkingPickler.dumps((number, operation, args, kwargs))
         except Exception as exc:  # a caller's bug (a lambda, an open file): this call only
             with self._lock:
                 del self._pending[number]
@@ -170,6 +193,7 @@ def _serve(conn: Connection, path: str, durable: bool) -> None:
         conn.send(exc)
         return
     conn.send(None)
+    operations = _Operations()
     replying = True
     try:
         while True:
@@ -179,15 +203,15 @@ def _serve(conn: Connection, path: str, durable: bool) -> None:
                 break  # the caller died; what it sent before has been carried out
             if message is _CLOSE:
                 break
-            number, function, args, kwargs = message
+            number, operation, args, kwargs = message
             try:
-                reply = (number, True, function(store, *args, **kwargs))
+                reply = (number, True, operations.run(store, operation, args, kwargs))
             except StoreError as exc:
                 reply = (number, False, exc)
             except Exception as exc:  # a bug, not a database error: keep its name and text
-                name = getattr(function, "__qualname__", repr(function))
-                logger.exception("the database writer failed in %s", name)
-                reply = (number, False, StoreError(f"{name}: {type(exc).__name__}: {exc}"))
+                logger.exception("the database writer failed in %s", operation)
+                error = StoreError(f"{operation}: {type(exc).__name__}: {exc}")
+                reply = (number, False, error)
             if replying:
                 try:
                     conn.send(reply)
@@ -195,3 +219,22 @@ def _serve(conn: Connection, path: str, durable: bool) -> None:
                     replying = False  # the caller died: carry out what it sent, then stop
     finally:
         store.close()
+
+
+class _Operations:
+    """In the writer: OPERATIONS' functions, each imported when first asked for."""
+
+    def __init__(self) -> None:
+        self._functions: dict[str, Callable[..., Any]] = {}
+
+    def run(self, store: Any, name: str, args: tuple, kwargs: dict) -> Any:
+        function = self._functions.get(name)
+        if function is None:
+            if name not in OPERATIONS:  # the caller checks too; this process trusts no one
+                raise StoreError(f"the database writer has no operation {name!r}")
+            module, _, path = OPERATIONS[name].partition(":")
+            function = importlib.import_module(module)
+            for attribute in path.split("."):
+                function = getattr(function, attribute)
+            self._functions[name] = function
+        return function(store, *args, **kwargs)

@@ -4,8 +4,8 @@
 def main() -> None:
     """The `tag-archiver` command. Its script imports this package, not the CLI: each helper
     process (extraction workers, the database writer) imports the script again as
-    multiprocessing's main module, and with the CLI there it carried Scrapy and the rest too
-    (30 MB more in the crawl's summed RSS)."""
+    multiprocessing's main module, and with the CLI there it would carry Scrapy and the rest
+    too."""
     from crawler.cli import main as cli
 
     cli()

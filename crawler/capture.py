@@ -23,6 +23,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
 from archive import __version__
+from archive.clock import iso_seconds
 from archive.store import Store
 from archive.warc.exchange import IDENTICAL_PAYLOAD, NOT_MODIFIED, Exchange, Revisit, payload_digest
 from archive.warc.files import (
@@ -151,7 +152,7 @@ class WarcCaptureMiddleware:
             location,
             url=response.url,
             status=response.status,
-            fetched_at=exchange.started.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            fetched_at=iso_seconds(exchange.started),
             content_type=response.headers.get("Content-Type", b"").decode("latin-1") or None,
             run_id=self.run_id(),
             revisit_of=revisit_of,
@@ -209,7 +210,7 @@ class WarcCaptureMiddleware:
         if run is not None:
             run.fail(f"archiving failed: {exc}")
         logger.error("archiving failed, stopping the crawl: %s", exc)
-        self.closing = stop_crawl(self.crawler, "warc_error")
+        stop_crawl(self.crawler, "warc_error")
 
 
 def _header(response: Response, name: str) -> str | None:

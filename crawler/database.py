@@ -16,20 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from archive.errors import StoreError
-from archive.store import Store
 from archive.warc.files import RecordLocation
 from archive.writer import StoreWriter
 from crawler.stop import stop_crawl
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class DatabaseWriter:
@@ -53,7 +50,7 @@ class DatabaseWriter:
         cannot be opened there fails the run (fail())."""
         try:
             self.writer = StoreWriter(self.db, durable=self.durable)
-            self.next_capture_id = self.wait_for(Store.next_capture_id)
+            self.next_capture_id = self.wait_for("next_capture_id")
         except StoreError as exc:
             self.fail(exc)
 
@@ -70,26 +67,27 @@ class DatabaseWriter:
         if self.writer is not None:
             self.writer.kill()
 
-    def submit(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> asyncio.Future:
-        """function(store, *args, **kwargs) in the writer process (a Store method), after
-        every call submitted before it."""
+    def submit(self, operation: str, *args: Any, **kwargs: Any) -> asyncio.Future:
+        """The writer's operation of that name (archive.writer.OPERATIONS) in its process,
+        after every call submitted before it. UnknownOperation, at once, for a name it does
+        not have."""
         if self.writer is None or self.failed:
             future = asyncio.get_running_loop().create_future()
             future.set_exception(StoreError("the database can no longer be written"))
         else:
-            future = asyncio.wrap_future(self.writer.submit(function, *args, **kwargs))
+            future = asyncio.wrap_future(self.writer.submit(operation, *args, **kwargs))
         self.in_flight.add(future)
         future.add_done_callback(self._done)
         return future
 
-    def wait_for(self, function: Callable[..., T], *args: Any) -> T:
-        """function(store, *args) in the writer after every call submitted before it, waited
+    def wait_for(self, operation: str, *args: Any) -> Any:
+        """The writer's operation of that name after every call submitted before it, waited
         for here. It blocks the reactor: only for a crawl with nothing left to download.
         StoreError if the database can no longer be written (the crawl is then stopping)."""
         if self.writer is None or self.failed:
             raise StoreError("the database can no longer be written")
         try:
-            return self.writer.submit(function, *args).result()
+            return self.writer.submit(operation, *args).result()
         except StoreError as exc:
             self.fail(exc)
             raise
@@ -99,7 +97,7 @@ class DatabaseWriter:
         is written in turn, before anything submitted after it."""
         capture_id = self.next_capture_id
         self.next_capture_id += 1
-        self.submit(Store.add_capture, location, capture_id=capture_id, **fields)
+        self.submit("add_capture", location, capture_id=capture_id, **fields)
         return capture_id
 
     async def drained(self) -> None:

@@ -30,6 +30,8 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawler.conditional import NOT_MODIFIED
+
 logger = logging.getLogger(__name__)
 
 STATS = "tag_archiver/pages/verdict"
@@ -124,7 +126,8 @@ class PageLedger:
         """An answer the spider reads; answers it refuses reach its errback instead."""
         if self.kind(request) is None:
             return
-        if response.status == 304:
+        # A 304 arrives with the archived page in its place (crawler.conditional).
+        if NOT_MODIFIED in response.flags or response.status == 304:
             self.settle(request, "not_modified")
         elif 200 <= response.status < 300 or response.status in self.read_statuses():
             self.settle(request, "stored")

@@ -6,24 +6,20 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from functools import partial
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
+from archive.clock import utc_now
 from archive.errors import StoreError
 from archive.records import Gone, Observed
-from archive.run_ledger import Tally, save_observed, unlisted_under
-from archive.store import Outcome, Store
+from archive.run_ledger import Tally
+from archive.store import Outcome
 from crawler.database import DatabaseWriter
 from crawler.runs import ArchiveRun
 
 logger = logging.getLogger(__name__)
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class StorePipeline:
@@ -59,7 +55,7 @@ class StorePipeline:
     def process_item(self, item: object) -> object:
         if isinstance(item, Gone):
             self.flush()  # an earlier observation in this run must not undo the mark
-            marking = self.database.submit(Store.mark_gone, item.url, self.run_seen_at())
+            marking = self.database.submit("mark_gone", item.url, self.run_seen_at())
             marking.add_done_callback(self.marked_gone)
             return item
         if not isinstance(item, Observed):
@@ -76,7 +72,7 @@ class StorePipeline:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        saving = self.database.submit(save_observed, batch, self.run_seen_at())
+        saving = self.database.submit("save_observed", batch, self.run_seen_at())
         saving.add_done_callback(partial(self.saved, len(batch)))
 
     def saved(self, size: int, saving: asyncio.Future) -> None:
@@ -105,7 +101,7 @@ class StorePipeline:
         the writer: for a spider with nothing left to download."""
         self.flush()
         try:
-            return self.database.wait_for(unlisted_under, list(walked))
+            return self.database.wait_for("unlisted_under", list(walked))
         except StoreError:
             return []  # the database writer failed and is stopping the crawl
 

@@ -33,7 +33,6 @@ import os
 import signal
 import sys
 import threading
-from datetime import UTC, datetime
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -42,6 +41,7 @@ from scrapy.utils.defer import deferred_from_coro
 from sqlite_utils.db import NotFoundError
 
 from archive import __version__
+from archive.clock import utc_now
 from archive.errors import ArchiveError
 from archive.extract.workers import ExtractionWorkers
 from archive.lock import RunLock, RunLocked
@@ -61,10 +61,6 @@ FAILURE = "tag_archiver/failure"
 # After a forced stop, how long the reactor gets to finish up before the watchdog ends the
 # process itself.
 FORCE_GRACE = 5.0
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ArchiveRun:

@@ -66,7 +66,8 @@ DOWNLOAD_MAXSIZE = 32 * 1024 * 1024  # default 1 GiB: a tag page is ~100 KB; bom
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024  # default 32 MiB
 REDIRECT_MAX_TIMES = 5  # default 20: WordPress canonical redirects take one hop
 # 404/410 reach the spider: they mean "unknown tag", "past the last page" or "post deleted",
-# not errors; 304 answers our conditional requests.
+# not errors; a 304 to a conditional request is swapped for its archived page on the way
+# (crawler.conditional), one to any other request reaches the spider as it is.
 HTTPERROR_ALLOWED_CODES = [304, 404, 410]  # default []
 
 # --- plumbing ------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ class _Block(NamedTuple):
 
 
 # The walk appends to one list instead of yielding: generators nested as deep as the HTML
-# pass every block up through each level, which cost more than the walk itself.
+# would pass every block up through each level, costing more than the walk itself.
 
 
 def _inline_text(element: HtmlElement, exclude: frozenset[str] = frozenset()) -> str:

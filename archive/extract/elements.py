@@ -1,9 +1,9 @@
 """The elements of a subtree by CSS class and by tag, found in one walk, in document order.
 
 Extraction asks each post a dozen questions: its first title, its content, its first
-`time[datetime]`, its term links... Asked as XPath, every question walked the whole subtree
-again, testing each element's class with concat() and normalize-space(); that made
-extraction the costliest step of a crawl. One walk collects what every question needs.
+`time[datetime]`, its term links... Asked as XPath, each question would walk the whole
+subtree again, testing each element's class with concat() and normalize-space(). One walk
+collects what every question needs.
 
 A page's posts are subtrees of the page, so their elements are runs of the page's list
 (a subtree's descendants follow it in document order): `within()` answers for a post from

@@ -17,8 +17,8 @@ def classes(element: HtmlElement) -> list[str]:
     return (element.get("class") or "").split()
 
 
-# Links urljoin() resolves without touching them, so resolving is cheaper done by hand; its
-# parsing of every link and of the base was a sixth of extraction's time. Both forms have
+# Links urljoin() resolves without touching them are resolved by hand: urljoin() parses every
+# link and the base, and extraction resolves every link of every page. Both forms have
 # no path parameters (`;`), no empty query or fragment, no whitespace (urlsplit() drops it):
 # - an absolute http(s) URL with a lowercase scheme and a plain host[:port], which urljoin()
 #   returns as it is (WordPress prints nearly every link so);

@@ -41,7 +41,6 @@ from archive.verify import (
     RestRecord,
     compare,
     read_only,
-    save_findings,
     summary,
     tags_to_verify,
     unavailable,
@@ -77,7 +76,7 @@ class RestVerifySpider(scrapy.Spider):
     def update_settings(cls, settings: Settings) -> None:
         super().update_settings(settings)
         # Verification reads what the API says now: no conditional requests, whose 304 would
-        # hold no body to read here (the tag spider reads its 304s back from the WARC).
+        # stand for what was archived, not what the API says (crawler.conditional).
         # custom_settings would replace the project's middlewares, not amend them.
         middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
         middlewares["crawler.conditional.ConditionalRequests"] = None
@@ -340,7 +339,7 @@ class RestVerifySpider(scrapy.Spider):
         run_id = run.capture_run_id if run is not None else None
         database = self.crawler.get_extension(DatabaseWriter)
         if run_id is not None and database is not None:
-            database.submit(save_findings, run_id, self.findings)
+            database.submit("save_findings", run_id, self.findings)
         else:
             logger.warning("no run to tie the findings to: they are not stored")
 

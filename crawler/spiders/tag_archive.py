@@ -33,8 +33,8 @@ from archive.extract.workers import ExtractionWorkers
 from archive.known_articles import KnownArticles
 from archive.records import Article, ContentKind, Gone, Observed, Page, PageKind, Source
 from archive.store import Store
-from archive.warc.reader import read_response
-from crawler.capture import CAPTURE_ID, CONDITIONAL, header_pairs, warc_dir_for
+from crawler.capture import CAPTURE_ID, CONDITIONAL, header_pairs
+from crawler.conditional import NOT_MODIFIED
 from crawler.discovery import TagDiscovery
 from crawler.pages import PageLedger
 from crawler.pipelines import StorePipeline
@@ -382,27 +382,19 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
     # --- shared -----------------------------------------------------------------------------
 
     async def read(self, response: Response) -> tuple[Page | None, int | None]:
-        """The page and the capture its content is in. A 304 answer holds no page: the one
-        its conditional request asked about is read back from the WARC."""
-        original = response.meta.get(CONDITIONAL)
-        if response.status == 304 and original:
+        """The page and the capture its content is in. For a 304, the conditional-request
+        middleware (crawler.conditional) has put the archived page in its place: its
+        capture is the one the request asked about."""
+        if NOT_MODIFIED in response.flags:
             self.crawler.stats.inc_value("tag_archiver/pages/not_modified")
-            _url, headers, body = read_response(
-                warc_dir_for(self.crawler.settings), original["warc_file"], original["warc_offset"]
-            )
-            return await self.extract(response, headers, body), original["id"]
+            return await self.extract(response), response.meta[CONDITIONAL]["id"]
         return await self.extract(response), response.meta.get(CAPTURE_ID)
 
-    async def extract(
-        self, response: Response, headers: dict | None = None, body: bytes | None = None
-    ) -> Page | None:
+    async def extract(self, response: Response) -> Page | None:
         """extract_page, in an extraction worker process while this one goes on crawling."""
-        if headers is None:
-            # latin-1, not Scrapy's to_unicode_dict(): a non-UTF-8 header byte must not crash
-            headers = dict(header_pairs(response.headers))
-        future = self.extraction.submit(
-            response.url, headers, response.body if body is None else body
-        )
+        # latin-1, not Scrapy's to_unicode_dict(): a non-UTF-8 header byte must not crash
+        headers = dict(header_pairs(response.headers))
+        future = self.extraction.submit(response.url, headers, response.body)
         try:
             try:
                 return await asyncio.wrap_future(future)

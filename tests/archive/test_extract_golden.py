@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -13,20 +12,9 @@ import pytest
 from archive.extract import extract_page
 from archive.records import PageKind
 from crawler.snapshot import SNAPSHOT_ORIGIN
-from tests.conftest import FIXTURES, THEMES, VARIANTS, to_json
+from tests.helpers import THEMES, VARIANTS, html_pages, to_json
 
 GOLDEN = Path(__file__).parent / "golden" / "extract"
-
-
-def html_pages(theme: str) -> list[tuple[str, dict, bytes]]:
-    folder = FIXTURES / theme
-    manifest = json.loads((folder / "manifest.json").read_text())
-    pages = []
-    for entry in manifest["responses"]:
-        headers = dict(entry["headers"])
-        if entry["status"] == 200 and headers.get("Content-Type", "").startswith("text/html"):
-            pages.append((entry["path"], headers, (folder / entry["file"]).read_bytes()))
-    return pages
 
 
 def golden_name(path: str) -> str:

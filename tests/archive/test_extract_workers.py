@@ -12,7 +12,7 @@ from archive.errors import ExtractionError
 from archive.extract import extract_page
 from archive.extract.workers import ExtractionWorkers
 from crawler.snapshot import SNAPSHOT_ORIGIN
-from tests.archive.test_extract_golden import html_pages
+from tests.helpers import html_pages
 
 PAGES = [(SNAPSHOT_ORIGIN + path, headers, body) for path, headers, body in html_pages("block")]
 

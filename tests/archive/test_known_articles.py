@@ -6,7 +6,7 @@ from archive.errors import StoreError
 from archive.known_articles import KnownArticles
 from archive.records import Observed, Source
 from archive.store import Store
-from tests.archive.test_store import T1, T2, article
+from tests.helpers import T1, T2, article
 
 
 def test_answers_for_what_the_store_held_when_asked(tmp_path):

@@ -10,7 +10,7 @@ from archive.errors import StoreError
 from archive.records import Observed, Source, Term
 from archive.run_ledger import save_observed, unlisted_under
 from archive.store import Store
-from tests.archive.test_store import T1, T2, article
+from tests.helpers import T1, T2, article
 
 A, B, C = "http://b.test/a/", "http://b.test/b/", "http://b.test/c/"
 

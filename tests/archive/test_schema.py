@@ -39,7 +39,7 @@ def test_search_index_follows_every_write(tmp_path):
     from dataclasses import replace
 
     from archive.records import Observed
-    from tests.archive.test_store import T1, T2, article
+    from tests.helpers import T1, T2, article
 
     store = Store(tmp_path / "a.db")
     store.save([Observed(article(text="Compounding scale."))], T1)
@@ -54,7 +54,7 @@ def test_seeing_an_article_again_leaves_the_search_index_alone(tmp_path):
     from dataclasses import replace
 
     from archive.records import Observed
-    from tests.archive.test_store import T1, T2, article
+    from tests.helpers import T1, T2, article
 
     store = Store(tmp_path / "a.db")
     store.save([Observed(article())], T1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,54 +14,13 @@ from hypothesis import strategies as st
 
 from archive.errors import StoreError
 from archive.extract import extract_page
-from archive.records import Article, Content, Observed, Section, SectionItem, Source, Term
+from archive.records import Observed, Section, SectionItem, Source, Term
 from archive.schema import SCHEMA_VERSION
 from archive.store import Outcome, Store
 from crawler.snapshot import SNAPSHOT_ORIGIN
-from tests.archive.test_extract_golden import html_pages
+from tests.helpers import T1, T2, article, dump, html_pages
 
 GOLDEN_SCHEMA = Path(__file__).parent / "golden" / "schema.sql"
-T1, T2 = "2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"
-
-
-def article(url="http://b.test/a/", source=Source.ARCHIVE, text="Words.", **changes) -> Article:
-    """An article whose post ID follows from its URL (one post, one permalink) unless given."""
-    content = Content(
-        html=f"<p>{text}</p>",
-        text=text,
-        word_count=len(text.split()),
-        sha256=str(hash(text)),
-        sections=(Section(0, "TL;DR", 2, text, (SectionItem(0, 0, "item"),)),),
-        images=(),
-        links=(),
-    )
-    base = Article(
-        url,
-        source,
-        "Title",
-        zlib.crc32(url.encode()),
-        "2024-01-01T00:00:00+00:00",
-        None,
-        (Term("news", "News", "http://b.test/tag/news/"),),
-        (),
-        content,
-    )
-    return replace(base, **changes)
-
-
-def dump(path: Path, ignore=("last_seen",), skip_tables=()) -> dict:
-    db = sqlite_utils.Database(path)
-    tables = {}
-    for table in db.table_names():
-        if table in skip_tables or "_fts" in table:  # the search index is derived data
-            continue
-        rows = [
-            {k: v for k, v in row.items() if k not in ignore}
-            for row in db.query(f"SELECT * FROM [{table}] ORDER BY rowid")
-        ]
-        tables[table] = rows
-    db.close()
-    return tables
 
 
 def test_schema_matches_golden(tmp_path, golden):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from archive.records import ContentKind, Observed, Source, Term
 from archive.run_ledger import save_observed
 from archive.store import Outcome, Store
-from tests.archive.test_store import T1, T2, article
+from tests.helpers import T1, T2, article
 
 OLD, NEW = "http://b.test/2025/old-slug/", "http://b.test/2025/new-slug/"
 

@@ -31,7 +31,7 @@ from archive.wp_rest import (
     parse_terms,
     read_json,
 )
-from tests.archive.test_store import T1, article, dump
+from tests.helpers import T1, article, dump
 
 SITE = "http://b.test/"
 NEWS = {"id": 5, "slug": "news", "name": "News", "count": 2, "link": f"{SITE}tag/news/"}

@@ -15,7 +15,7 @@ from pathlib import Path
 import lxml.html
 
 from crawler.snapshot import SNAPSHOT_ORIGIN
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 PER_PAGE = 5
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 # A parent that starts a grandchild in its own session and exits at once; the grandchild
 # burns CPU and holds ~60 MB for a while after the parent is gone: an orphan, like a

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from crawler.snapshot import SnapshotServer
 from crawler.snapshot import _Handler as SnapshotHandler
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 from tests.wordpress_truth import file_truth
 
 REST_FAULTS = {

@@ -19,9 +19,9 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.snapshot import serve_snapshot
-from tests.conftest import FIXTURES
-from tests.crawler.test_lifecycle import (
+from tests.helpers import (
     BOUND,
+    FIXTURES,
     INTERRUPTED,
     OK,
     Crawl,

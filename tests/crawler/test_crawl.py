@@ -7,17 +7,9 @@ import sqlite3
 import subprocess
 import sys
 
-import pytest
-
-from tests.archive.test_store import dump
-from tests.conftest import FIXTURES, ROOT, run_cli
 from tests.crawler.hostile_site import hostile_site, robots_down_site
+from tests.helpers import FIXTURES, ROOT, crawl, dump, run_cli
 from tests.wordpress_truth import assert_matches_truth, file_truth
-
-
-def crawl(origin: str, db, *args: str, stats=None):
-    extra = ["--stats-json", str(stats)] if stats else []
-    return run_cli("crawl", origin, "--db", str(db), "--delay", "0", *args, *extra)
 
 
 def test_crawl_matches_wordpress_rest_truth(theme_site, tmp_path):
@@ -132,12 +124,6 @@ def test_hostile_site(tmp_path):
     assert sorted(tags_of_beta.split(",")) == ["more", "news"]
     for line in ("is not a tag archive", "lists no posts", "past the last page", "cannot extract"):
         assert line in result.stderr
-
-
-@pytest.mark.parametrize("command", ["crawl", "demo"])
-def test_every_command_has_help(command):
-    result = run_cli(command, "--help")
-    assert result.returncode == 0 and len(result.stdout) > 200
 
 
 def test_demo_runs_on_a_fresh_directory(tmp_path):

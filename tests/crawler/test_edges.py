@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from tests import helpers
 from tests.archive.test_document import few_controls
-from tests.conftest import run_cli
 from tests.crawler.hostile_site import archive, post
 from tests.crawler.timing_site import TimingSite, timing_site
 
 
 def crawl(site: TimingSite, db: Path, *args: str) -> subprocess.CompletedProcess:
-    return run_cli("crawl", site.origin, "--db", str(db), "--delay", "0", *args)
+    return helpers.crawl(site.origin, db, *args)
 
 
 def stats_of(path: Path) -> dict:

@@ -7,108 +7,31 @@ process a run starts can be seen to end with it (tests/processes.py).
 from __future__ import annotations
 
 import json
-import os
 import signal
-import sqlite3
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT
 from tests.crawler.changing_site import Blog, changing_site
 from tests.crawler.hostile_site import archive, post, single
-from tests.crawler.test_warc_capture import check_provenance, check_warc_file, warcs
-from tests.processes import wait_for_session_end
-
-# A stop must be over well within this (TAG_ARCHIVER_STOP_TIMEOUT is 30 s by default).
-BOUND = 40.0
-OK, PARTIAL, INTERRUPTED = 0, 3, 5  # the README's exit codes
-
-
-@dataclass
-class Ended:
-    returncode: int
-    seconds: float  # from the signal (or the start, without one) to the process's exit
-    stdout: str
-    stderr: str
-    left: list[int]  # processes of its session still alive after it ended
-
-
-class Crawl:
-    """`python -m crawler crawl ...` in a session of its own, its stderr readable as it runs."""
-
-    def __init__(self, *args: str) -> None:
-        # Closed in end(): the log outlives this call, read while the crawl runs.
-        self.log = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "crawler", "crawl", *args],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log, text=True, start_new_session=True,
-        )  # fmt: skip
-        self.started = time.monotonic()
-
-    def stderr(self) -> str:
-        self.log.seek(0)
-        return self.log.read()
-
-    def wait_for(self, marker: str, timeout: float = 60) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if marker in self.stderr():
-                return True
-            if self.process.poll() is not None:
-                return marker in self.stderr()
-            time.sleep(0.005)
-        return False
-
-    def signal(self, signum: int) -> float:
-        with_signal = time.monotonic()
-        if self.process.poll() is None:
-            self.process.send_signal(signum)
-        return with_signal
-
-    def end(self, since: float | None = None, bound: float = BOUND) -> Ended:
-        try:
-            stdout, _ = self.process.communicate(timeout=bound)
-        except subprocess.TimeoutExpired:
-            for pid in wait_for_session_end(self.process.pid, timeout=0):
-                os.kill(pid, signal.SIGKILL)
-            self.process.communicate()
-            stderr = self.stderr()
-            self.log.close()
-            pytest.fail(f"the run did not end within {bound} s:\n{stderr[-3000:]}")
-        seconds = time.monotonic() - (since if since is not None else self.started)
-        # Printed for `pytest -s`: the measured stop times the README's promise rests on.
-        print(f"ended in {seconds:.2f} s with exit {self.process.returncode}")
-        left = wait_for_session_end(self.process.pid, timeout=10)
-        for pid in left:
-            os.kill(pid, signal.SIGKILL)
-        stderr = self.stderr()
-        self.log.close()
-        return Ended(self.process.returncode, seconds, stdout, stderr, left)
-
-
-def rows(db: Path, sql: str, *params) -> list[tuple]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
-
-
-def check_database(db: Path) -> None:
-    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
-    assert rows(db, "PRAGMA foreign_key_check") == []
-
+from tests.helpers import (
+    FIXTURES,
+    INTERRUPTED,
+    OK,
+    PARTIAL,
+    Crawl,
+    check_database,
+    check_provenance,
+    check_warc_file,
+    rows,
+    warcs,
+)
 
 # --- stop at any moment ---------------------------------------------------------------------
 

@@ -16,19 +16,17 @@ from itertools import pairwise
 import pytest
 
 from crawler.retries import backoff_ceiling, full_jitter
-from tests.conftest import ROOT, run_cli
+from tests import helpers
 from tests.crawler.hostile_site import archive, post
 from tests.crawler.timing_site import TimingSite, timing_site
+from tests.helpers import ROOT
 
 SLACK = 0.3  # a crawl's own scheduling on a busy CI machine, added to any wait
 
 
 def crawl(site: TimingSite, tmp_path, *args: str) -> tuple[int, dict, str]:
     stats = tmp_path / "s.json"
-    result = run_cli(
-        "crawl", site.origin, "--db", str(tmp_path / "a.db"), "--delay", "0",
-        "--stats-json", str(stats), "--tag", "news", *args,
-    )  # fmt: skip
+    result = helpers.crawl(site.origin, tmp_path / "a.db", "--tag", "news", *args, stats=stats)
     return result.returncode, json.loads(stats.read_text()), result.stderr
 
 

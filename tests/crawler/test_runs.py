@@ -11,15 +11,13 @@ import time
 from pathlib import Path
 
 from archive.lock import RunLock
-from tests.conftest import ROOT, run_cli
+from tests import helpers
 from tests.crawler.changing_site import Blog, changing_site
-from tests.crawler.test_warc_capture import check_provenance, check_warc_file, warcs
+from tests.helpers import ROOT, check_provenance, check_warc_file, run_cli, warcs
 
 
 def crawl(origin: str, db: Path, *args: str):
-    return run_cli(
-        "crawl", origin, "--db", str(db), "--delay", "0", "--tag", "news", "--tag", "views", *args
-    )
+    return helpers.crawl(origin, db, "--tag", "news", "--tag", "views", *args)
 
 
 def the_blog() -> Blog:

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from crawler.snapshot import serve_snapshot
-from tests.conftest import FIXTURES, VARIANTS, run_cli
+from tests.helpers import FIXTURES, VARIANTS, run_cli
 from tests.wordpress_truth import assert_variant_matches_truth, file_truth
 
 

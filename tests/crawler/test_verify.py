@@ -13,10 +13,8 @@ from pathlib import Path
 import pytest
 
 from archive.browse import make_datasette
-from tests.archive.test_store import dump
-from tests.conftest import run_cli
 from tests.crawler.rest_site import RestSite, delete_article, rest_site
-from tests.crawler.test_warc_capture import check_provenance, check_warc_file, warcs
+from tests.helpers import check_provenance, check_warc_file, dump, run_cli, warcs
 
 # Post ids in rest-truth.json; "history" lists 11 posts, one of them password-protected.
 HISTORY_4, HISTORY_6, HISTORY_8 = 17, 19, 21

@@ -17,66 +17,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from warcio.archiveiterator import ArchiveIterator
 
 from archive.extract import EXTRACTOR_VERSION
 from tests.archive_view import articles_view
-from tests.conftest import ROOT, run_cli
 from tests.crawler.hostile_site import hostile_site
+from tests.helpers import (
+    BIN,
+    ROOT,
+    check_provenance,
+    check_warc_file,
+    crawl,
+    record_at,
+    run_cli,
+    warcs,
+)
 from tests.processes import wait_for_session_end
-
-BIN = Path(sys.executable).parent
-
-
-def crawl(origin: str, db: Path, *args: str):
-    return run_cli("crawl", origin, "--db", str(db), "--delay", "0", *args)
-
-
-def warcs(db: Path) -> list[Path]:
-    return sorted(db.with_name(f"{db.stem}-warc").glob("*.warc.gz"))
-
-
-def record_at(warc_dir: Path, name: str, offset: int):
-    """(type, record id, target URI, complete?) of the record at `offset`, as warcio extract reads it."""
-    with open(warc_dir / name, "rb") as handle:
-        handle.seek(offset)
-        record = next(iter(ArchiveIterator(handle)))
-        record.content_stream().read()
-        return (
-            record.rec_type,
-            record.rec_headers.get_header("WARC-Record-ID"),
-            record.rec_headers.get_header("WARC-Target-URI"),
-        )
-
-
-def check_warc_file(path: Path) -> None:
-    result = subprocess.run(
-        [BIN / "warcio", "check", "-v", str(path)], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    unchecked = [
-        line for line in result.stdout.splitlines() if "digest present but not checked" in line
-    ]
-    assert all(line.strip().endswith("(revisit)") for line in unchecked)  # revisits have no payload
-    with gzip.open(path) as handle:  # every member read to the end: a cut one raises EOFError
-        while handle.read(1 << 16):
-            pass
-
-
-def check_provenance(db: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(db)
-    warc_dir = db.with_name(f"{db.stem}-warc")
-    for name, offset, record_id, url, revisit_of in conn.execute(
-        "SELECT warc_file, warc_offset, warc_record_id, url, revisit_of FROM captures"
-    ):
-        assert not name.endswith(".open")
-        kind = "revisit" if revisit_of else "response"
-        assert record_at(warc_dir, name, offset) == (kind, record_id, url)
-    orphans = conn.execute(
-        "SELECT count(*) FROM articles a LEFT JOIN captures c ON c.id = a.capture_id WHERE c.id IS NULL"
-    ).fetchone()[0]
-    assert orphans == 0
-    return conn
 
 
 def test_every_exchange_is_archived_valid_and_linked(theme_site, tmp_path):
@@ -258,7 +213,7 @@ def test_pywb_replays_the_warcs_and_the_wacz(tmp_path):
 
 def test_sigkill_mid_crawl_then_repair_loses_nothing_committed(tmp_path):
     from crawler.snapshot import serve_snapshot
-    from tests.conftest import FIXTURES
+    from tests.helpers import FIXTURES
 
     db = tmp_path / "a.db"
     with serve_snapshot(FIXTURES / "classic") as server:
@@ -312,7 +267,7 @@ def test_sigkill_mid_crawl_then_repair_loses_nothing_committed(tmp_path):
 @pytest.mark.skipif(sys.platform != "linux", reason="ulimit -f is how we fill the disk")
 def test_a_full_disk_stops_the_crawl_with_an_error(tmp_path):
     from crawler.snapshot import serve_snapshot
-    from tests.conftest import FIXTURES
+    from tests.helpers import FIXTURES
 
     db = tmp_path / "a.db"
     warc_dir = tmp_path / "w"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from tests.wordpress_truth import live_origin
 
 TESTBED = ROOT / "tests" / "testbed"

@@ -9,12 +9,10 @@ fails these tests instead of skipping them.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from tests.archive.test_store import dump
-from tests.conftest import ROOT, run_cli
+from tests.helpers import ROOT, crawl, dump, run_cli
 from tests.wordpress_truth import assert_matches_truth, live_origin, live_truth
 
 pytestmark = pytest.mark.wordpress
@@ -23,10 +21,6 @@ pytestmark = pytest.mark.wordpress
 @pytest.fixture(params=["block", "classic"])
 def live_site(request: pytest.FixtureRequest) -> str:
     return live_origin(request.param)
-
-
-def crawl(origin: str, db: Path, *args: str):
-    return run_cli("crawl", origin, "--db", str(db), "--delay", "0", *args)
 
 
 def test_live_crawl_matches_wordpress_rest_api(live_site, tmp_path):

@@ -11,7 +11,7 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.helpers import crawl_or_fail
 from tests.wordpress.conftest import mutate
 from tests.wordpress_truth import assert_matches_truth, canonical, live_truth
 
@@ -23,8 +23,7 @@ HISTORY_4 = 17
 
 
 def crawl(origin: str, db, *args: str) -> None:
-    result = run_cli("crawl", origin, "--db", str(db), "--delay", "0", "--tag", "history", *args)
-    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    crawl_or_fail(origin, db, "--tag", "history", *args)
 
 
 @pytest.mark.parametrize("mode", [(), ("--full",)], ids=["incremental", "full"])

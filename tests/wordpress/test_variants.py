@@ -10,7 +10,6 @@ theme shows it, each post once whatever spelling of its URL was followed.
 from __future__ import annotations
 
 import math
-import re
 import sqlite3
 from datetime import datetime
 from functools import partial
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.helpers import crawl_or_fail as crawl
 from tests.wordpress_truth import (
     assert_variant_matches_truth,
     canonical,
@@ -37,16 +36,6 @@ SITES = read_sites()
 VARIANTS = [n for n, s in SITES.items() if n not in ("block", "classic") and not s.get("mutable")]
 EXCERPTS = [n for n in VARIANTS if SITES[n].get("archive") == "excerpt"]
 FULL = [n for n in VARIANTS if n not in EXCERPTS]
-
-
-def crawl(origin: str, db: Path, *args: str):
-    """The real CLI; fails the test, with the end of its log, unless it exits 0."""
-    result = run_cli("crawl", origin, "--db", str(db), "--delay", "0", *args)
-    lines = result.stderr.splitlines()
-    problems = [line for line in lines if re.search(r"\] (WARNING|ERROR|CRITICAL): ", line)]
-    log = "\n".join(problems + lines[-3:])
-    assert result.returncode == 0, f"crawl {' '.join(args)}: {result.stdout}\n{log[-3000:]}"
-    return result
 
 
 def check(variant: str):

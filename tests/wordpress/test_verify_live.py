@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
 from tests.crawler.rest_site import delete_article
+from tests.helpers import run_cli
 from tests.wordpress.conftest import mutate
 
 pytestmark = pytest.mark.wordpress

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from crawler.snapshot import serve_snapshot
-from tests.conftest import FIXTURES, run_cli
+from tests.helpers import FIXTURES, run_cli
 
 
 @pytest.fixture(scope="session")

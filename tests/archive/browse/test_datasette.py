@@ -13,8 +13,7 @@ from archive.browse import check_database, make_datasette
 from archive.errors import StoreError
 from archive.records import Observed, Term
 from archive.store import Store
-from tests.archive.test_store import article
-from tests.conftest import ROOT, run_cli
+from tests.helpers import ROOT, article, run_cli
 
 
 def get(db: Path, path: str, **kwargs):

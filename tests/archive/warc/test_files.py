@@ -20,7 +20,7 @@ from archive.warc.files import (
     repair_open_files,
 )
 from tests.archive.warc.test_exchange import EXCHANGE
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 NAME = re.compile(r"^tag-archiver-\d{17}-\d{5}-[A-Za-z0-9.-]+\.warc\.gz$")
 
