@@ -39,6 +39,37 @@ def db_option(default: str = "tag-archiver.db", help: str = "The SQLite database
     )
 
 
+# Options the commands that fetch from a site share (crawl, verify).
+DELAY_OPTION = click.option(
+    "--delay",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds between requests (default 1, with AutoThrottle); 0 for local sites.",
+)
+CONTACT_OPTION = click.option(
+    "--contact",
+    metavar="URL_OR_EMAIL",
+    help="Who the site's operator can reach; sent in the User-Agent.",
+)
+WARC_DIR_OPTION = click.option(
+    "--warc-dir",
+    type=click.Path(file_okay=False),
+    help="Where WARC files go (default: DB-NAME-warc/ beside the database).",
+)
+SET_OPTION = click.option(
+    "--set",
+    "set_",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy or TAG_ARCHIVER_ setting for this run (repeatable), like scrapy -s.",
+)
+STATS_JSON_OPTION = click.option(
+    "--stats-json",
+    type=click.Path(dir_okay=False),
+    help="Write the run's counters (Scrapy stats) to this JSON file, for monitoring.",
+)
+
+
 def _existing_database(db: Path) -> None:
     """Commands that read a database: a clear message for a missing, empty or foreign one."""
     from archive.browse import check_database
@@ -90,15 +121,10 @@ def _check_db(db: Path) -> None:
 @click.option(
     "--all-tags",
     is_flag=True,
-    help="Discover every tag from the site (wp-sitemap.xml, else tag links).",
+    help="Every tag the site has: its sitemaps, else its REST API, else its tag links.",
 )
 @db_option(help="SQLite database to write.")
-@click.option(
-    "--delay",
-    type=click.FloatRange(min=0),
-    default=None,
-    help="Seconds between requests (default 1, with AutoThrottle); 0 for local sites.",
-)
+@DELAY_OPTION
 @click.option("--no-articles", is_flag=True, help="Do not fetch each article's own page.")
 @click.option(
     "--full",
@@ -110,22 +136,14 @@ def _check_db(db: Path) -> None:
     is_flag=True,
     help="Refetch article pages already archived even when their archive block is unchanged.",
 )
-@click.option(
-    "--contact",
-    metavar="URL_OR_EMAIL",
-    help="Who the site's operator can reach; sent in the User-Agent.",
-)
+@CONTACT_OPTION
 @click.option(
     "--log-level",
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
     default="INFO",
     show_default=True,
 )
-@click.option(
-    "--warc-dir",
-    type=click.Path(file_okay=False),
-    help="Where WARC files go (default: DB-NAME-warc/ beside the database).",
-)
+@WARC_DIR_OPTION
 @click.option(
     "--warc-max-size",
     type=click.IntRange(min=1_000_000),
@@ -133,18 +151,8 @@ def _check_db(db: Path) -> None:
     show_default=True,
     help="Start a new WARC file past this many bytes (between exchanges only).",
 )
-@click.option(
-    "--set",
-    "set_",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Override a Scrapy or TAG_ARCHIVER_ setting for this run (repeatable), like scrapy -s.",
-)
-@click.option(
-    "--stats-json",
-    type=click.Path(dir_okay=False),
-    help="Write the run's counters (Scrapy stats) to this JSON file, for monitoring.",
-)
+@SET_OPTION
+@STATS_JSON_OPTION
 @click.option(
     "--verify",
     "verify_after",
@@ -297,40 +305,17 @@ def _finish_verified(
     help="Check only this tag (a slug or tag archive URL; repeat for more). Default: every "
     "tag with posts, and every tag the archive files articles under.",
 )
-@click.option(
-    "--delay",
-    type=click.FloatRange(min=0),
-    default=None,
-    help="Seconds between requests (default 1, with AutoThrottle); 0 for local sites.",
-)
-@click.option(
-    "--contact",
-    metavar="URL_OR_EMAIL",
-    help="Who the site's operator can reach; sent in the User-Agent.",
-)
+@DELAY_OPTION
+@CONTACT_OPTION
 @click.option(
     "--log-level",
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
     default="WARNING",
     show_default=True,
 )
-@click.option(
-    "--warc-dir",
-    type=click.Path(file_okay=False),
-    help="Where WARC files go (default: DB-NAME-warc/ beside the database).",
-)
-@click.option(
-    "--set",
-    "set_",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Override a Scrapy or TAG_ARCHIVER_ setting for this run (repeatable), like scrapy -s.",
-)
-@click.option(
-    "--stats-json",
-    type=click.Path(dir_okay=False),
-    help="Write the run's counters (Scrapy stats) to this JSON file, for monitoring.",
-)
+@WARC_DIR_OPTION
+@SET_OPTION
+@STATS_JSON_OPTION
 def verify(
     site_url: str,
     db: Path,
