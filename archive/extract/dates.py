@@ -52,6 +52,8 @@ class PostDates:
     unparsed: tuple[str, ...] = ()  # date texts no parser understood: reported, not guessed
 
 
+_TIME_SOURCES = (DateSource.TIME_MARKED, DateSource.TIME)
+_TEXT_SOURCES = (DateSource.MARKED_TEXT, DateSource.MARKED_TEXT)
 _PUBLISHED_MARKS = frozenset({"published", "entry-date-published"})
 _MODIFIED_MARKS = frozenset({"updated", "modified", "entry-date-modified"})
 
@@ -65,12 +67,6 @@ def _marks(element: HtmlElement) -> set[str]:
             "modified" for c in classes(parent) if c.startswith("wp-block-post-date__modified")
         )
     return names
-
-
-def _is_modified(element: HtmlElement) -> bool:
-    names = _marks(element)
-    # core prints "entry-date published updated" on a post never edited: that is published
-    return bool(names & _MODIFIED_MARKS) and not names & _PUBLISHED_MARKS
 
 
 def _iso(value: str | None) -> str | None:
@@ -118,13 +114,13 @@ class _Reader:
         return parsed.isoformat() + (self.offset or "")
 
 
-def _content_or_text(element: HtmlElement, reader: _Reader) -> tuple[str | None, bool]:
-    """(ISO date, read from text?) of a microdata or marked element."""
+def _content_or_text(element: HtmlElement, reader: _Reader) -> str | None:
+    """The ISO date of a microdata element: its content or datetime attribute, else its text."""
     for attribute in ("content", "datetime"):
         found = reader.iso(element.get(attribute))
         if found:
-            return found, False
-    return reader.text(element.text_content()), True
+            return found
+    return reader.text(element.text_content())
 
 
 def _json_ld_dates(root: HtmlElement) -> tuple[str | None, str | None]:
@@ -172,37 +168,29 @@ def post_dates(
     published: list[tuple[DateSource, str]] = []
     modified: list[tuple[DateSource, str]] = []
     if page is not None:  # first: text dates below take the offset these print
-        for source, (in_published, in_modified) in (
+        head = (
             (
                 DateSource.META,
-                (_meta(page, "article:published_time"), _meta(page, "article:modified_time")),
+                _meta(page, "article:published_time"),
+                _meta(page, "article:modified_time"),
             ),
-            (DateSource.JSON_LD, _json_ld_dates(page)),
-        ):
-            if reader.iso(in_published):
-                published.append((source, reader.iso(in_published)))
-            if reader.iso(in_modified):
-                modified.append((source, reader.iso(in_modified)))
+            (DateSource.JSON_LD, *_json_ld_dates(page)),
+        )
+        for source, in_published, in_modified in head:
+            for value, target in ((in_published, published), (in_modified, modified)):
+                found = reader.iso(value)
+                if found:
+                    target.append((source, found))
     for time in elements.tagged("time"):
-        value = reader.iso(time.get("datetime"))
-        if value is None:
-            # <time>March 27, 2025</time>: a time element with only text
-            value = reader.text(time.text_content())
-            if value is None:
-                continue
-        names = _marks(time)
-        if names & _MODIFIED_MARKS:
-            # core's "entry-date published updated" on a post never edited: both dates
-            modified.append((DateSource.TIME_MARKED, value))
-        if names & _PUBLISHED_MARKS:
-            published.append((DateSource.TIME_MARKED, value))
-        elif not names & _MODIFIED_MARKS:
-            published.append((DateSource.TIME, value))
+        # <time>March 27, 2025</time>: a time element with only text
+        value = reader.iso(time.get("datetime")) or reader.text(time.text_content())
+        if value is not None:
+            _by_marks(_marks(time), value, _TIME_SOURCES, published, modified)
     for prop, target in (("datePublished", published), ("dateModified", modified)):
         for element in elements.with_itemprop(prop):
             if element.tag == "time" and element.get("datetime"):
                 continue  # read above
-            value, _from_text = _content_or_text(element, reader)
+            value = _content_or_text(element, reader)
             if value:
                 target.append((DateSource.MICRODATA, value))
     for element in elements.with_class("published", "updated", "entry-date"):
@@ -212,14 +200,32 @@ def post_dates(
             continue  # a wrapper around a <time>: read above
         value = reader.text(element.text_content())
         if value:
-            target = modified if _is_modified(element) else published
-            target.append((DateSource.MARKED_TEXT, value))
+            _by_marks(_marks(element), value, _TEXT_SOURCES, published, modified)
     order = list(DateSource)
     return PostDates(
         published=_best(published, order),
         modified=_best(modified, order),
         unparsed=tuple(dict.fromkeys(reader.unparsed)),
     )
+
+
+def _by_marks(
+    names: set[str],
+    value: str,
+    sources: tuple[DateSource, DateSource],
+    published: list,
+    modified: list,
+) -> None:
+    """File a date by its element's classes: marked published, or updated, or both (core's
+    "entry-date published updated" on a post never edited), under sources[0]; unmarked, a
+    published date under sources[1]."""
+    marked, unmarked = sources
+    if names & _MODIFIED_MARKS:
+        modified.append((marked, value))
+    if names & _PUBLISHED_MARKS:
+        published.append((marked, value))
+    elif not names & _MODIFIED_MARKS:
+        published.append((unmarked, value))
 
 
 def _best(found: list[tuple[DateSource, str]], order: list[DateSource]) -> Dated | None:
