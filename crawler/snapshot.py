@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TypeVar
 
 from archive.extract.urls import canonical_url
 
@@ -106,13 +107,22 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # the crawler logs every request already
 
 
+S = TypeVar("S", bound=ThreadingHTTPServer)
+
+
 @contextmanager
-def serve_snapshot(folder: Path = DEMO_SITE, port: int = 0) -> Iterator[SnapshotServer]:
-    server = SnapshotServer(folder, port)
-    thread = threading.Thread(target=server.serve_forever, name="snapshot-server", daemon=True)
-    thread.start()
+def serving(server: S) -> Iterator[S]:
+    """`server`, answering on a daemon thread until the block ends, then closed."""
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name=type(server).__name__, daemon=True).start()
     try:
         yield server
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def serve_snapshot(folder: Path = DEMO_SITE, port: int = 0) -> Iterator[SnapshotServer]:
+    with serving(SnapshotServer(folder, port)) as server:
+        yield server

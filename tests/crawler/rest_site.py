@@ -13,13 +13,12 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from crawler.snapshot import SnapshotServer
+from crawler.snapshot import SnapshotServer, serving
 from crawler.snapshot import _Handler as SnapshotHandler
 from tests.helpers import FIXTURES
 from tests.wordpress_truth import file_truth
@@ -165,14 +164,8 @@ class _Handler(SnapshotHandler):
 
 @contextmanager
 def rest_site(page_size: int = 100, faults: tuple[str, ...] = ()) -> Iterator[RestSite]:
-    server = RestSite(FIXTURES / "block", page_size, faults)
-    thread = threading.Thread(target=server.serve_forever, name="rest-site", daemon=True)
-    thread.start()
-    try:
+    with serving(RestSite(FIXTURES / "block", page_size, faults)) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def delete_article(db: Path, wp_post_id: int) -> tuple[str, str]:

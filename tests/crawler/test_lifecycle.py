@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ from typing import ClassVar
 
 import pytest
 
+from crawler.snapshot import serving
 from tests.crawler.changing_site import Blog, changing_site
 from tests.crawler.hostile_site import archive, post, single
 from tests.helpers import (
@@ -211,14 +211,8 @@ class _CycleHandler(BaseHTTPRequestHandler):
 
 @contextmanager
 def cycle_site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _CycleHandler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _CycleHandler)) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_redirect_cycles_are_failed_pages_and_the_run_exits_3(tmp_path):

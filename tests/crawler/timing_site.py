@@ -8,7 +8,6 @@ text/html, and anything else falls through to the blog (a news tag with one post
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 
+from crawler.snapshot import serving
 from tests.crawler.hostile_site import archive, post, single
 
 NEWS = (1, "alpha", "Alpha", "Alpha text.", ("news",))
@@ -98,11 +98,6 @@ def timing_site(site: TimingSite | None = None, host: str = "127.0.0.1") -> Iter
     site = site or TimingSite()
     server = ThreadingHTTPServer((host, 0), _Handler)
     server.site = site
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    site.origin = f"http://{host}:{server.server_address[1]}"
-    try:
+    with serving(server):
+        site.origin = f"http://{host}:{server.server_address[1]}"
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()
