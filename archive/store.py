@@ -58,7 +58,68 @@ _ARTICLE_COLUMNS = (
     "archive_content",
     "archive_sha256",
 )
-_SELECT_ARTICLE = f"SELECT {', '.join(_ARTICLE_COLUMNS)}, url FROM articles WHERE "
+# The stored article an observation of `url` is: the one known by that URL (its current or
+# an earlier one), else the one with this post ID (the same post under a new permalink); and
+# whether `url` is one it is known by. One statement, each part an index lookup.
+_LOOKUP = (
+    f"SELECT {', '.join(_ARTICLE_COLUMNS)}, url, "
+    "(SELECT 1 FROM article_urls WHERE url = :url) FROM articles WHERE id = coalesce("
+    "(SELECT article_id FROM article_urls WHERE url = :url), "
+    "(SELECT id FROM articles WHERE url = :url), "
+    "(SELECT id FROM articles WHERE wp_post_id = :post_id ORDER BY id LIMIT 1))"
+)
+_INSERTED_COLUMNS = (
+    "url",
+    *METADATA_FIELDS,
+    "content_html",
+    "content_text",
+    "word_count",
+    "content_sha256",
+    "archive_content",
+    "archive_sha256",
+    "record_source",
+    "capture_id",
+    "extractor_version",
+    "first_seen",
+    "last_seen",
+)
+_INSERT_ARTICLE = (
+    f"INSERT INTO articles ({', '.join(_INSERTED_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_INSERTED_COLUMNS))})"
+)
+_NOTE_URL = (
+    "INSERT INTO article_urls (url, article_id, first_seen, last_seen) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (url) DO UPDATE SET last_seen = excluded.last_seen"
+)
+# Rows a batch writes at its end (see Store._write_deferred), in this order: parents before
+# the rows that name them.
+_INSERT_SECTION = (
+    "INSERT INTO sections (id, article_id, position, heading, level, text) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_INSERT_ITEM = "INSERT INTO section_items (section_id, position, depth, text) VALUES (?, ?, ?, ?)"
+_INSERT_IMAGE = "INSERT INTO images (article_id, position, src, alt) VALUES (?, ?, ?, ?)"
+_INSERT_LINK = "INSERT INTO links (article_id, position, url, text) VALUES (?, ?, ?, ?)"
+_INSERT_VERSION = (
+    "INSERT INTO article_versions (article_id, content_sha256, title, content_text, "
+    "first_seen, last_seen, capture_id) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_LINK_TERM = {
+    taxonomy: f"INSERT INTO [{link_table}] (article_id, [{key}], first_seen, last_seen) "
+    f"VALUES (?, ?, ?, ?) ON CONFLICT (article_id, [{key}]) "
+    "DO UPDATE SET last_seen = excluded.last_seen"
+    for taxonomy, (_table, link_table, key) in TERM_TABLES.items()
+}
+# Values bound in one statement: well under SQLite's limit (32,766 since 3.32).
+_PARAMS_PER_QUERY = 500
+_DEFERRED = (
+    _INSERT_SECTION,
+    _INSERT_ITEM,
+    _INSERT_IMAGE,
+    _INSERT_LINK,
+    _INSERT_VERSION,
+    *_LINK_TERM.values(),
+)
 
 
 class Outcome(StrEnum):
@@ -93,6 +154,13 @@ class Store:
             self._terms: dict[tuple[str, str], tuple[int, str | None, str | None]] = {}
             self._indexed: dict[str, int] = {}
             self._bulk = False
+            self._fresh = False  # articles or sections written since _index_new_rows()
+            self._deferred: dict[str, list[tuple]] = {sql: [] for sql in _DEFERRED}
+            self._deferred_for: set[int] = set()  # articles with rows in _deferred
+            self._next_section_id: int | None = None
+            # URLs and post IDs an observation of this batch may be stored under (_may_be_stored)
+            self._known_urls: set[str] = set()
+            self._known_posts: set[int] = set()
             # WAL: readers (Datasette, a researcher's notebook) never block the crawl's writes.
             self.db.enable_wal()
             self.db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
@@ -148,30 +216,49 @@ class Store:
         capture_id: given by a caller that numbers captures ahead (see next_capture_id).
         extra: run_id, revisit_of, warc_date, etag, last_modified.
         """
-        row = {
-            **({"id": capture_id} if capture_id is not None else {}),
-            "url": url,
-            "status": status,
-            "fetched_at": fetched_at,
-            "content_type": content_type,
-            "warc_file": location.warc_file,
-            "warc_offset": location.offset,
-            "warc_length": location.length,
-            "warc_record_id": location.record_id,
-            "payload_digest": location.payload_digest,
-            **extra,
-        }
         with self.writing(), self.transaction():
-            return self._insert_row("captures", row)
+            return self._insert_row(
+                "captures",
+                _capture_row(location, url, status, fetched_at, content_type, capture_id, extra),
+            )
+
+    def add_captures(self, captures: Iterable[tuple[RecordLocation, dict]]) -> None:
+        """add_capture(location, **fields) for each, in one transaction (or in the caller's:
+        archive.run_ledger.save_observed commits captures with the articles that name them)."""
+        with self.writing(), self.transaction():
+            for location, fields in captures:
+                fields = dict(fields)
+                self._insert_row(
+                    "captures",
+                    _capture_row(
+                        location,
+                        fields.pop("url"),
+                        fields.pop("status"),
+                        fields.pop("fetched_at"),
+                        fields.pop("content_type"),
+                        fields.pop("capture_id", None),
+                        fields,
+                    ),
+                )
 
     def save(self, batch: Iterable[Observed], seen_at: str) -> list[Saved]:
         """Write a batch in one transaction: all of it is committed, or none of it.
         Returns one Saved per observation, in the batch's order."""
+        batch = list(batch)
         with self.writing(), self.transaction():
+            # Whatever an earlier, failed batch left here was rolled back with it.
+            for rows in self._deferred.values():
+                rows.clear()
+            self._deferred_for.clear()
+            self._next_section_id = None
             if not self._bulk:
                 self._indexed = self._last_rowids()
+                self._fresh = False
+            self._may_be_stored(batch)
             saved = [self._save_one(observed, seen_at) for observed in batch]
-            if not self._bulk:
+            if self._bulk:
+                self._write_deferred()
+            else:
                 self._index_new_rows()
             return saved
 
@@ -184,6 +271,7 @@ class Store:
             with self.writing(), self.transaction():
                 self._bulk = True
                 self._indexed = self._last_rowids()
+                self._fresh = False
                 yield
                 self._index_new_rows()
         finally:
@@ -214,6 +302,10 @@ class Store:
         }
 
     def _index_new_rows(self) -> None:
+        """Deferred rows written, new articles and sections indexed."""
+        self._write_deferred()
+        if not self._fresh:
+            return
         for table, columns in SEARCHED.items():
             names = ", ".join(f"[{c}]" for c in columns)
             self.conn.execute(
@@ -222,14 +314,63 @@ class Store:
                 [self._indexed[table]],
             )
         self._indexed = self._last_rowids()
+        self._fresh = False
 
     # The write path runs per article and per part, thousands of times a crawl: it uses
     # prepared statements on the connection directly. sqlite-utils' Table.insert() reads the
     # table's columns (PRAGMA table_info) on every call, which costs more than the inserts.
+    #
+    # Rows that the batch's own statements do not read back (parts, versions, term links)
+    # wait in self._deferred and are written a table at a time by executemany(), which costs
+    # about half as much a row as execute(). Each table's rows keep their order, and a
+    # section's id is the one SQLite would give it (the largest rowid plus one), so the tables
+    # end up exactly as if every row had been written at once. Whatever reads or deletes such
+    # rows, or has rowids given out after a delete, writes them first.
+
+    def _write_deferred(self) -> None:
+        for sql, rows in self._deferred.items():
+            if rows:
+                self.conn.executemany(sql, rows)
+                rows.clear()
+        self._deferred_for.clear()
+
+    def _may_be_stored(self, batch: list[Observed]) -> None:
+        """Which of the batch's URLs and post IDs the database knows, read for the whole
+        batch at once: an observation known by neither is new, without a lookup of its own.
+        What the batch writes is added as it is written (_save_one), so the sets always
+        hold every URL and post ID of the batch that _stored() could find."""
+        conn = self.conn
+        urls = list({observed.article.url for observed in batch})
+        posts = list({observed.article.wp_post_id for observed in batch} - {None})
+        self._known_urls, self._known_posts = set(), set()
+        for start in range(0, len(urls), _PARAMS_PER_QUERY):
+            chunk = urls[start : start + _PARAMS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            self._known_urls.update(
+                url
+                for (url,) in conn.execute(
+                    f"SELECT url FROM article_urls WHERE url IN ({marks}) "
+                    f"UNION ALL SELECT url FROM articles WHERE url IN ({marks})",
+                    chunk * 2,
+                )
+            )
+        for start in range(0, len(posts), _PARAMS_PER_QUERY):
+            chunk = posts[start : start + _PARAMS_PER_QUERY]
+            self._known_posts.update(
+                post_id
+                for (post_id,) in conn.execute(
+                    "SELECT wp_post_id FROM articles "
+                    f"WHERE wp_post_id IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
 
     def _save_one(self, observed: Observed, seen_at: str) -> Saved:
         article = observed.article
-        row = self._stored(article.url, article.wp_post_id)
+        if article.url in self._known_urls or article.wp_post_id in self._known_posts:
+            row = self._stored(article.url, article.wp_post_id)
+        else:
+            row = None
         if row is None:
             article_id = self._insert(observed, seen_at)
             outcome = Outcome.NEW
@@ -241,52 +382,53 @@ class Store:
             return Saved(article.url, row["id"], Outcome.CONFLICT)
         else:
             article_id, outcome = self._merge(row, observed, seen_at)
-        self._note_url(article_id, article.url, seen_at)
+        # Read back by the next observation's lookup: written now, not deferred.
+        self.conn.execute(_NOTE_URL, (article.url, article_id, seen_at, seen_at))
+        self._known_urls.add(article.url)
+        if article.wp_post_id is not None:
+            # inserted with it, or merged into a row it is now written to (or already was)
+            self._known_posts.add(article.wp_post_id)
         for taxonomy, terms in (("tag", article.tags), ("category", article.categories)):
             self._link_terms(article_id, taxonomy, terms, seen_at)
         return Saved(article.url, article_id, outcome)
 
     def _stored(self, url: str, wp_post_id: int | None) -> dict | None:
         """The stored article `url` names (its current or an earlier URL), else the one
-        with this post ID: the same post under a new permalink."""
-        found = (
-            self.conn.execute(
-                _SELECT_ARTICLE + "id = (SELECT article_id FROM article_urls WHERE url = ?)", [url]
-            ).fetchone()
-            or self.conn.execute(_SELECT_ARTICLE + "url = ?", [url]).fetchone()
-        )
-        if found is None and wp_post_id is not None:
-            found = self.conn.execute(
-                _SELECT_ARTICLE + "wp_post_id = ? ORDER BY id LIMIT 1", [wp_post_id]
-            ).fetchone()
+        with this post ID: the same post under a new permalink. Its "known_url": whether
+        `url` is one of its URLs already."""
+        found = self.conn.execute(_LOOKUP, {"url": url, "post_id": wp_post_id}).fetchone()
         if found is None:
             return None
-        return dict(zip((*_ARTICLE_COLUMNS, "url"), found, strict=True))
-
-    def _note_url(self, article_id: int, url: str, seen_at: str) -> None:
-        self.conn.execute(
-            "INSERT INTO article_urls (url, article_id, first_seen, last_seen) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (url) DO UPDATE SET last_seen = excluded.last_seen",
-            [url, article_id, seen_at, seen_at],
-        )
+        return dict(zip((*_ARTICLE_COLUMNS, "url", "known_url"), found, strict=True))
 
     def _insert(self, observed: Observed, seen_at: str) -> int:
         article = observed.article
-        row = {
-            "url": article.url,
-            **{name: getattr(article, name) for name in METADATA_FIELDS},
-            **_content_columns(article.content),
-            **_archive_columns(observed, None),
-            "record_source": article.source.value,
-            "capture_id": observed.capture_id,
-            "extractor_version": EXTRACTOR_VERSION,
-            "first_seen": seen_at,
-            "last_seen": seen_at,
-        }
-        article_id = self._insert_row("articles", row)
-        if article.content is not None:
-            self._write_parts(article_id, article.content)
-        self._new_version(article_id, row, seen_at)
+        content = article.content
+        archive = _archive_columns(observed, None)
+        row = (
+            article.url,
+            *[getattr(article, name) for name in METADATA_FIELDS],
+            *_content_columns(content).values(),
+            archive.get("archive_content"),
+            archive.get("archive_sha256"),
+            article.source.value,
+            observed.capture_id,
+            EXTRACTOR_VERSION,
+            seen_at,
+            seen_at,
+        )
+        article_id = self.conn.execute(_INSERT_ARTICLE, row).lastrowid
+        self._fresh = True
+        if content is not None:
+            self._write_parts(article_id, content)
+        self._new_version(
+            article_id,
+            content.sha256 if content else None,
+            article.title,
+            content.text if content else None,
+            observed.capture_id,
+            seen_at,
+        )
         return article_id
 
     def _insert_row(self, table: str, row: dict) -> int:
@@ -296,31 +438,26 @@ class Store:
         sql = f"INSERT INTO [{table}] ({columns}) VALUES ({marks})"
         return self.conn.execute(sql, list(row.values())).lastrowid
 
-    def _new_version(self, article_id: int, current: dict, seen_at: str) -> None:
-        """`current`: the article's columns as just written (no need to read them back)."""
-        self.conn.execute(
-            "INSERT INTO article_versions (article_id, content_sha256, title, content_text, "
-            "first_seen, last_seen, capture_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                article_id,
-                current["content_sha256"],
-                current["title"],
-                current["content_text"],
-                seen_at,
-                seen_at,
-                current["capture_id"],
-            ],
+    def _new_version(
+        self,
+        article_id: int,
+        content_sha256: str | None,
+        title: str | None,
+        content_text: str | None,
+        capture_id: int | None,
+        seen_at: str,
+    ) -> None:
+        """The article's columns as just written (no need to read them back), deferred."""
+        self._deferred[_INSERT_VERSION].append(
+            (article_id, content_sha256, title, content_text, seen_at, seen_at, capture_id)
         )
+        self._deferred_for.add(article_id)
 
     def _merge(self, row: dict, observed: Observed, seen_at: str) -> tuple[int, Outcome]:
-        self._index_new_rows()  # the update may re-index this row; it must be in the index
         article = observed.article
         authoritative = article.source is Source.SINGLE or row["record_source"] == Source.ARCHIVE
         updates: dict = {"last_seen": seen_at, **_archive_columns(observed, row)}
-        known_url = self.conn.execute(
-            "SELECT 1 FROM article_urls WHERE url = ?", [article.url]
-        ).fetchone()
-        if article.url != row["url"] and not known_url:
+        if article.url != row["url"] and not row["known_url"]:
             # The post's permalink changed: the row follows it; the old URL stays known.
             updates["url"] = article.url
         for name in METADATA_FIELDS:
@@ -333,6 +470,10 @@ class Store:
             and (row["content_sha256"] is None or authoritative)
             and content.sha256 != row["content_sha256"]
         )
+        if content_changed or "title" in updates:
+            # The update re-indexes this row (the articles_au trigger) and the delete
+            # un-indexes its sections (a delete trigger): they must be in the index first.
+            self._index_new_rows()
         if content_changed:
             updates.update(_content_columns(content))
             self._delete_parts(row["id"])
@@ -363,24 +504,36 @@ class Store:
                 current["content_text"] = self.conn.execute(
                     "SELECT content_text FROM articles WHERE id = ?", [row["id"]]
                 ).fetchone()[0]
-            self._new_version(row["id"], current, seen_at)
+            self._new_version(
+                row["id"],
+                current["content_sha256"],
+                current["title"],
+                current["content_text"],
+                current["capture_id"],
+                seen_at,
+            )
         else:
+            if row["id"] in self._deferred_for:
+                self._write_deferred()  # its latest version may be waiting there
             self.conn.execute(
                 "UPDATE article_versions SET last_seen = ? WHERE id = "
                 "(SELECT max(id) FROM article_versions WHERE article_id = ?)",
-                [seen_at, row["id"]],
+                (seen_at, row["id"]),
             )
         return row["id"], Outcome.CHANGED if changed else Outcome.UNCHANGED
 
     # --- what an incremental crawl needs to know ---------------------------------------------
 
-    def known_articles(self) -> KnownArticles:
+    def known_articles(self, before: str | None = None) -> KnownArticles:
         """Every URL a stored article is known by -> (content hash, record_source, archive
-        block hash), as of now."""
+        block hash), as of now; `before`: only articles first seen before that time (a run's
+        start, when the run's other crawler processes may have stored some since)."""
         try:
             rows = self.db.execute(
                 "SELECT u.url, a.content_sha256, a.record_source, a.archive_sha256 "
-                "FROM article_urls u JOIN articles a ON a.id = u.article_id"
+                "FROM article_urls u JOIN articles a ON a.id = u.article_id "
+                "WHERE ? IS NULL OR a.first_seen < ?",
+                [before, before],
             )
         except sqlite3.Error as exc:
             raise StoreError(f"reading the stored articles failed: {_explain(exc)}") from exc
@@ -409,14 +562,16 @@ class Store:
         )
         return next(iter(rows), None)
 
-    def validators(self, url: str) -> dict | None:
-        """The latest full 200 capture of `url` that came with an ETag or Last-Modified."""
+    def validators(self, url: str, before_run: int | None = None) -> dict | None:
+        """The latest full 200 capture of `url` that came with an ETag or Last-Modified;
+        `before_run`: by a run before that one."""
         rows = self.db.query(
             "SELECT id, url, warc_record_id, warc_date, payload_digest, etag, last_modified, "
             "warc_file, warc_offset FROM captures WHERE url = ? AND status = 200 "
             "AND revisit_of IS NULL AND (etag IS NOT NULL OR last_modified IS NOT NULL) "
+            "AND (? IS NULL OR run_id IS NULL OR run_id < ?) "
             "ORDER BY id DESC LIMIT 1",
-            [url],
+            [url, before_run, before_run],
         )
         return next(iter(rows), None)
 
@@ -443,16 +598,10 @@ class Store:
     def _link_terms(
         self, article_id: int, taxonomy: str, terms: Iterable[Term], seen_at: str
     ) -> None:
-        table, link_table, key = TERM_TABLES[taxonomy]
-        links = []
+        table = TERM_TABLES[taxonomy][0]
+        links = self._deferred[_LINK_TERM[taxonomy]]
         for term in terms:
             links.append((article_id, self._term_id(taxonomy, table, term), seen_at, seen_at))
-        self.conn.executemany(
-            f"INSERT INTO [{link_table}] (article_id, [{key}], first_seen, last_seen) "
-            f"VALUES (?, ?, ?, ?) ON CONFLICT (article_id, [{key}]) "
-            "DO UPDATE SET last_seen = excluded.last_seen",
-            links,
-        )
 
     def _term_id(self, taxonomy: str, table: str, term: Term) -> int:
         """The term's row id; its name and URL are filled in or corrected when `term` knows
@@ -463,6 +612,8 @@ class Store:
         its class form made before (one with neither name nor URL), so a non-ASCII tag
         stays one row whichever page showed it first."""
         cached = self._terms.get((taxonomy, term.slug))
+        if cached is not None and term.name in (None, cached[1]) and term.url in (None, cached[2]):
+            return cached[0]  # nothing to fill in or correct
         if cached is None:
             found = self.conn.execute(
                 f"SELECT id, name, url FROM [{table}] WHERE slug = ?", [term.slug]
@@ -515,29 +666,40 @@ class Store:
         return None
 
     def _write_parts(self, article_id: int, content: Content) -> None:
-        items = []
-        for section in content.sections:
+        """Deferred (see _defer), a section under the id SQLite would have given it."""
+        deferred = self._deferred
+        sections, items = deferred[_INSERT_SECTION], deferred[_INSERT_ITEM]
+        section_id = self._next_section_id
+        if section_id is None:
             section_id = self.conn.execute(
-                "INSERT INTO sections (article_id, position, heading, level, text) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [article_id, section.position, section.heading, section.level, section.text],
-            ).lastrowid
+                "SELECT coalesce(max(rowid), 0) + 1 FROM sections"
+            ).fetchone()[0]
+        for section in content.sections:
+            sections.append(
+                (
+                    section_id,
+                    article_id,
+                    section.position,
+                    section.heading,
+                    section.level,
+                    section.text,
+                )
+            )
             items.extend((section_id, i.position, i.depth, i.text) for i in section.items)
-        self.conn.executemany(
-            "INSERT INTO section_items (section_id, position, depth, text) VALUES (?, ?, ?, ?)",
-            items,
+            section_id += 1
+        self._next_section_id = section_id
+        deferred[_INSERT_IMAGE].extend(
+            (article_id, n, image.src, image.alt) for n, image in enumerate(content.images)
         )
-        self.conn.executemany(
-            "INSERT INTO images (article_id, position, src, alt) VALUES (?, ?, ?, ?)",
-            [(article_id, n, image.src, image.alt) for n, image in enumerate(content.images)],
+        deferred[_INSERT_LINK].extend(
+            (article_id, n, link.url, link.text) for n, link in enumerate(content.links)
         )
-        self.conn.executemany(
-            "INSERT INTO links (article_id, position, url, text) VALUES (?, ?, ?, ?)",
-            [(article_id, n, link.url, link.text) for n, link in enumerate(content.links)],
-        )
+        self._deferred_for.add(article_id)
+        self._fresh = True
 
     def _delete_parts(self, article_id: int) -> None:
-        """Only after _index_new_rows(): the delete trigger removes rows from the index."""
+        """Only after _index_new_rows(): the delete trigger removes rows from the index, and
+        what was deferred is written, so rowids are given out as if it had been at once."""
         self.conn.execute(
             "DELETE FROM section_items WHERE section_id IN "
             "(SELECT id FROM sections WHERE article_id = ?)",
@@ -547,6 +709,7 @@ class Store:
             self.conn.execute(f"DELETE FROM [{table}] WHERE article_id = ?", [article_id])
         # SQLite reuses the rowids of deleted rows at the top: the mark comes down with them.
         self._indexed = self._last_rowids()
+        self._next_section_id = None
 
 
 def _content_columns(content: Content | None) -> dict:
@@ -621,3 +784,28 @@ def _refuse_unwritable(path: Path) -> None:
             f"{path} is not writable: its directory {directory} is read-only, and SQLite "
             f"needs to create {path.name}-wal and {path.name}-shm beside it"
         )
+
+
+def _capture_row(
+    location: RecordLocation,
+    url: str,
+    status: int,
+    fetched_at: str,
+    content_type: str | None,
+    capture_id: int | None,
+    extra: dict,
+) -> dict:
+    """A `captures` row: the record's place in its WARC file, and what the exchange was."""
+    return {
+        **({"id": capture_id} if capture_id is not None else {}),
+        "url": url,
+        "status": status,
+        "fetched_at": fetched_at,
+        "content_type": content_type,
+        "warc_file": location.warc_file,
+        "warc_offset": location.offset,
+        "warc_length": location.length,
+        "warc_record_id": location.record_id,
+        "payload_digest": location.payload_digest,
+        **extra,
+    }

@@ -54,9 +54,11 @@ _CLOSE = None  # the message that ends the writer, after everything sent before 
 OPERATIONS: dict[str, str] = {
     "next_capture_id": "archive.store:Store.next_capture_id",
     "add_capture": "archive.store:Store.add_capture",
+    "add_captures": "archive.store:Store.add_captures",
     "mark_gone": "archive.store:Store.mark_gone",
     "save_observed": "archive.run_ledger:save_observed",
     "unlisted_under": "archive.run_ledger:unlisted_under",
+    "share_ledger": "archive.run_ledger:share_ledger",
     "save_findings": "archive.verify:save_findings",
     "store_reextracted": "archive.reextract:store_reextracted",
 }
@@ -193,7 +195,7 @@ def _serve(conn: Connection, path: str, durable: bool) -> None:
         conn.send(exc)
         return
     conn.send(None)
-    operations = _Operations()
+    operations = Operations()
     replying = True
     try:
         while True:
@@ -221,7 +223,7 @@ def _serve(conn: Connection, path: str, durable: bool) -> None:
         store.close()
 
 
-class _Operations:
+class Operations:
     """In the writer: OPERATIONS' functions, each imported when first asked for."""
 
     def __init__(self) -> None:

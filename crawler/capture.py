@@ -106,6 +106,11 @@ class WarcCaptureMiddleware:
         except WarcWriteError as exc:
             self.fail(exc)
             return
+        if self.crawler.settings.getdict("TAG_ARCHIVER_SHARE"):
+            # One of the run's other crawler processes: the files open now are the run's
+            # own (repaired, if a crash left any, by its first process before they began).
+            self.store = Store(self.db_path)
+            return
         for name, _kept, cut in repair_open_files(self.directory):
             self.crawler.stats.inc_value("warc/repaired_files")
             logger.warning("a crash left %s open: cut %d bytes after its last record", name, cut)
@@ -142,9 +147,11 @@ class WarcCaptureMiddleware:
             ip_address=str(response.ip_address) if response.ip_address else None,
             truncated="length" if "dataloss" in response.flags else None,
         )
+        # hashed once: for the revisit check and for the record's WARC-Payload-Digest
+        digest = payload_digest(response.body) if response.status == 200 else None
         try:
-            revisit, revisit_of = self.revisit_for(request, response)
-            location = self.writer.write(exchange, revisit)
+            revisit, revisit_of = self.revisit_for(request, response, digest)
+            location = self.writer.write(exchange, revisit, payload_digest=digest)
         except WarcWriteError as exc:
             self.fail(exc)
             raise IgnoreRequest(f"not archived: {exc}") from exc
@@ -169,7 +176,7 @@ class WarcCaptureMiddleware:
         return response
 
     def revisit_for(
-        self, request: Request, response: Response
+        self, request: Request, response: Response, digest: str | None
     ) -> tuple[Revisit | None, int | None]:
         """A 304 refers to the capture the conditional request named; a 200 whose bytes equal
         an earlier capture of the same URL refers to that one. Anything else is stored whole."""
@@ -184,7 +191,6 @@ class WarcCaptureMiddleware:
             )
             return revisit, original["id"]
         if response.status == 200 and response.body and "dataloss" not in response.flags:
-            digest = payload_digest(response.body)
             prior = self.store.original_capture(response.url, digest)
             if prior is not None:
                 revisit = Revisit(

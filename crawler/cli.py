@@ -151,6 +151,13 @@ def _check_db(db: Path) -> None:
     show_default=True,
     help="Start a new WARC file past this many bytes (between exchanges only).",
 )
+@click.option(
+    "--crawlers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Crawler processes to spread the tags over (0: one per core; the default with "
+    "--delay 0). A crawl with a delay always uses one.",
+)
 @SET_OPTION
 @STATS_JSON_OPTION
 @click.option(
@@ -173,6 +180,7 @@ def crawl(
     log_level: str,
     warc_dir: str | None,
     warc_max_size: int,
+    crawlers: int | None,
     set_: tuple[str, ...],
     stats_json: str | None,
     verify_after: bool,
@@ -194,6 +202,8 @@ def crawl(
     if not tags and not all_tags:
         raise click.UsageError("name at least one --tag, or give --all-tags")
     extra = _extra_settings(warc_dir, warc_max_size, set_)
+    if crawlers is not None:
+        extra["TAG_ARCHIVER_CRAWLERS"] = crawlers
     _check_db(db)
     options = CrawlOptions(
         site=site_url,

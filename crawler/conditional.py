@@ -26,6 +26,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from archive.store import Store
 from archive.warc.reader import read_response
 from crawler.capture import CONDITIONAL, warc_dir_for
+from crawler.runs import ArchiveRun
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,10 @@ class ConditionalRequests:
             return
         if self.store is None:
             self.store = Store(self.db)
-        earlier = self.store.validators(request.url)
+        run = self.crawler.get_extension(ArchiveRun)
+        # Only what earlier runs archived: this run's own captures may sit in a WARC file the
+        # run's other crawler processes still have open.
+        earlier = self.store.validators(request.url, before_run=run.capture_run_id if run else None)
         if earlier is None:
             return
         if earlier["etag"]:

@@ -1,12 +1,12 @@
-"""DatabaseWriter: the crawl's one writer to SQLite, in a process of its own.
+"""DatabaseWriter: the crawl's one writer to SQLite, on a thread of its own.
 
 WarcCaptureMiddleware (captures) and StorePipeline (articles, gone marks) both write
 through it, so one queue orders their rows: a capture's row is committed before the
-articles that name it (archive.writer.StoreWriter). Writes do not hold up the crawl: a
+articles that name it (archive.store_thread.StoreThread). Writes do not hold up the crawl: a
 call returns an asyncio future at once, and a failed write stops the crawl, like a failed
 WARC write, with the database's error as the run's failure.
 
-The run's owner (crawler.runs.ArchiveRun) starts its process when the spider opens, after
+The run's owner (crawler.runs.ArchiveRun) starts its thread when the spider opens, after
 taking the lock and writing the runs row, and stops it when the spider closes, after the
 pipelines flushed and every write sent has finished: the runs row is completed over final
 counts.
@@ -15,6 +15,7 @@ counts.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from typing import Any
 
@@ -22,8 +23,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from archive.errors import StoreError
+from archive.store_thread import StoreThread
 from archive.warc.files import RecordLocation
-from archive.writer import StoreWriter
 from crawler.stop import stop_crawl
 
 logger = logging.getLogger(__name__)
@@ -36,27 +37,42 @@ class DatabaseWriter:
             raise NotConfigured("TAG_ARCHIVER_DB is not set")
         self.crawler = crawler
         self.durable = crawler.settings.getbool("TAG_ARCHIVER_FSYNC")
-        self.writer: StoreWriter | None = None
+        self.writer: StoreThread | None = None
         self.failed = False
-        self.next_capture_id = 0
         self.in_flight: set[asyncio.Future] = set()
+        self.first_capture_id = 0
+        # (location, fields) of captures whose rows wait for the next batch of articles
+        self.pending_captures: list[tuple[RecordLocation, dict]] = []
+        self.capture_ids: itertools.count = itertools.count()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DatabaseWriter:
         return cls(crawler)
 
     def start(self) -> None:
-        """Start the writer process (ArchiveRun, when the run begins). A database that
+        """Start the writer thread (ArchiveRun, when the run begins). A database that
         cannot be opened there fails the run (fail())."""
         try:
-            self.writer = StoreWriter(self.db, durable=self.durable)
-            self.next_capture_id = self.wait_for("next_capture_id")
+            self.writer = StoreThread(self.db, durable=self.durable)
+            from crawler.shares import CrawlShares  # it reads this module's ids
+
+            shares = self.crawler.get_extension(CrawlShares)
+            if shares is not None:  # the run's articles counted once, whichever process
+                self.wait_for("share_ledger", shares.ledger_path)
+            share = self.crawler.settings.getdict("TAG_ARCHIVER_SHARE")
+            if share:  # one of the run's other crawler processes
+                first, step = share["capture_ids"]
+            else:
+                first, step = self.wait_for("next_capture_id"), shares.count if shares else 1
         except StoreError as exc:
             self.fail(exc)
+            return
+        self.first_capture_id = first
+        self.capture_ids = itertools.count(first, step)
 
     async def stop(self, timeout: float | None = None) -> None:
-        """Every write sent has finished; then the writer process ends (killed if it does
-        not within `timeout`)."""
+        """Every write sent has finished; then the writer ends (the calls not yet begun
+        are cancelled if it does not within `timeout`)."""
         await self.drained()
         if self.writer is not None:
             self.writer.close(timeout)
@@ -68,9 +84,19 @@ class DatabaseWriter:
             self.writer.kill()
 
     def submit(self, operation: str, *args: Any, **kwargs: Any) -> asyncio.Future:
-        """The writer's operation of that name (archive.writer.OPERATIONS) in its process,
-        after every call submitted before it. UnknownOperation, at once, for a name it does
-        not have."""
+        """The writer's operation of that name (archive.writer.OPERATIONS) on its thread,
+        after every call submitted before it (and after the captures added before it, which
+        a batch of articles commits in its own transaction). UnknownOperation, at once, for
+        a name it does not have."""
+        if self.pending_captures:
+            captures, self.pending_captures = self.pending_captures, []
+            if operation == "save_observed":
+                kwargs["captures"] = captures
+            else:
+                self._submit("add_captures", captures)
+        return self._submit(operation, *args, **kwargs)
+
+    def _submit(self, operation: str, *args: Any, **kwargs: Any) -> asyncio.Future:
         if self.writer is None or self.failed:
             future = asyncio.get_running_loop().create_future()
             future.set_exception(StoreError("the database can no longer be written"))
@@ -86,6 +112,9 @@ class DatabaseWriter:
         StoreError if the database can no longer be written (the crawl is then stopping)."""
         if self.writer is None or self.failed:
             raise StoreError("the database can no longer be written")
+        if self.pending_captures:
+            captures, self.pending_captures = self.pending_captures, []
+            self._submit("add_captures", captures)
         try:
             return self.writer.submit(operation, *args).result()
         except StoreError as exc:
@@ -93,15 +122,18 @@ class DatabaseWriter:
             raise
 
     def add_capture(self, location: RecordLocation, **fields: Any) -> int:
-        """The capture's id now (the run numbers its captures; it holds the lock); its row
-        is written in turn, before anything submitted after it."""
-        capture_id = self.next_capture_id
-        self.next_capture_id += 1
-        self.submit("add_capture", location, capture_id=capture_id, **fields)
+        """The capture's id now (the run numbers its captures; it holds the lock; with
+        several crawler processes, each takes every Nth id). Its row is written with the
+        next batch of articles, or before anything else submitted after it."""
+        capture_id = next(self.capture_ids)
+        self.pending_captures.append((location, {"capture_id": capture_id, **fields}))
         return capture_id
 
     async def drained(self) -> None:
-        """Every write submitted so far has finished (or failed)."""
+        """Every write submitted so far has finished (or failed), captures included."""
+        if self.pending_captures and self.writer is not None and not self.failed:
+            captures, self.pending_captures = self.pending_captures, []
+            self._submit("add_captures", captures)
         while self.in_flight:
             await asyncio.wait(list(self.in_flight))
 

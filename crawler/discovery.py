@@ -42,8 +42,9 @@ NOT_FOUND = (404, 410)
 
 
 class TagDiscovery:
-    """A mixin for TagArchiveSpider. Needs from it: `site`, `crawler`, `tag_request(url,
-    tag=...)`, `discover_from_pages()`; sets `discovering` when it falls back on links."""
+    """A mixin for TagArchiveSpider. Needs from it: `site`, `crawler`, `answered()`,
+    `tag_request(url, tag=...)`, `handed_out(url, tag)`, `discover_from_pages()`; sets
+    `discovering` when it falls back on links."""
 
     site: str
     crawler: Any
@@ -96,7 +97,7 @@ class TagDiscovery:
     # --- sitemaps -----------------------------------------------------------------------
 
     def parse_sitemap_index(self, response: Response, first: str) -> Iterable[scrapy.Request]:
-        self.responses += 1
+        self.answered()
         children = tag_sitemaps(self.sitemap(response))
         if not children:
             self.crawler.stats.inc_value("tag_archiver/discovery/sitemap_without_tags")
@@ -107,7 +108,7 @@ class TagDiscovery:
             yield scrapy.Request(url, callback=self.parse_tag_sitemap, errback=self.sitemap_failed)
 
     def parse_tag_sitemap(self, response: Response) -> Iterable[scrapy.Request]:
-        self.responses += 1
+        self.answered()
         for url in self.sitemap(response):
             slug = term_slug(url)  # every entry of a tag sitemap is a tag archive
             if slug:
@@ -134,7 +135,7 @@ class TagDiscovery:
     def parse_rest_tags(
         self, response: Response, first: str, page: int = 1
     ) -> Iterable[scrapy.Request]:
-        self.responses += 1
+        self.answered()
         headers = dict(header_pairs(response.headers))
         try:
             content_type = response.headers.get("Content-Type", b"").decode("latin-1")
@@ -167,7 +168,10 @@ class TagDiscovery:
     def discovered(self, url: str, slug: str, how: str) -> Iterable[scrapy.Request]:
         self.crawler.stats.inc_value("tag_archiver/tags/discovered")
         self.crawler.stats.inc_value(f"tag_archiver/tags/discovered_by/{how}")
-        yield self.tag_request(url, tag=slug)
+        # A sitemap's or the REST API's tags may go to the run's other crawler processes;
+        # tags found on pages stay here, with the pages that lead to more.
+        if how == "links" or not self.handed_out(url, slug):
+            yield self.tag_request(url, tag=slug)
 
 
 def _rest_page(first: str, number: int) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from scrapy.crawler import Crawler, CrawlerProcess
@@ -11,6 +11,7 @@ from scrapy.settings import Settings
 
 from archive import __version__
 from crawler.runs import ArchiveRun
+from crawler.shares import divided, plan
 from crawler.spiders.tag_archive import TagArchiveSpider
 from crawler.stop import STOP_SIGNALS
 from crawler.verdict import ExitCode, Verdict, errors, summary_line, verdict
@@ -97,27 +98,40 @@ def settings_for(options: CrawlOptions) -> Settings:
             overrides["CONCURRENT_REQUESTS_PER_DOMAIN"] = 8
     overrides.update(options.extra_settings)
     settings.setdict(overrides, priority="cmdline")
+    tags = None if options.all_tags else len(options.tags)
+    crawlers = plan(settings, tags)
+    shares: dict[str, Any] = {"TAG_ARCHIVER_CRAWLERS": crawlers}
+    if crawlers > 1:
+        # what the other crawler processes are started with (crawler.shares)
+        shares["TAG_ARCHIVER_CRAWL_OPTIONS"] = asdict(options)
+        shares.update(divided(settings, crawlers))
+    settings.setdict(shares, priority="cmdline")
     return settings
 
 
-def tag_spider_arguments(options: CrawlOptions) -> dict[str, Any]:
+def tag_spider_arguments(options: CrawlOptions, share: bool = False) -> dict[str, Any]:
+    if share:  # its tags come from the run's first process (crawler.shares)
+        return {"site": options.site, "share": True, **_walk_options(options)}
+    return {"site": options.site, "tags": options.tags, "all_tags": options.all_tags,
+            **_walk_options(options)}  # fmt: skip
+
+
+def _walk_options(options: CrawlOptions) -> dict[str, Any]:
     return {
-        "site": options.site,
-        "tags": options.tags,
-        "all_tags": options.all_tags,
         "articles": options.articles,
         "full": options.full,
         "refresh_articles": options.refresh_articles,
     }
 
 
-def run_crawl(options: CrawlOptions) -> CrawlResult:
+def run_crawl(options: CrawlOptions, share: bool = False) -> CrawlResult:
     """Blocks until the crawl ends. Twisted's reactor runs once per process: call this once
-    (crawler.verify.run_crawl_and_verify chains a verification after it instead)."""
+    (crawler.verify.run_crawl_and_verify chains a verification after it instead). `share`:
+    this process is one of a run's other crawler processes (crawler.share)."""
     process = crawler_process(options)
     crawler = process.create_crawler(TagArchiveSpider)
     started = time.monotonic()
-    process.crawl(crawler, **tag_spider_arguments(options))
+    process.crawl(crawler, **tag_spider_arguments(options, share))
     start(process)
     return CrawlResult.of(crawler, time.monotonic() - started)
 

@@ -1,9 +1,9 @@
 """ArchiveRun: the owner of one run, from the lock to the verdict.
 
 It holds what a run is: its id and start time (the `runs` row, written before the first
-request, so every capture can name its run), the database lock, the helper processes (the
-database writer, crawler.database, and the extraction workers the spider sends pages to),
-and how the run ended. Components reach it with `crawler.get_extension(ArchiveRun)`.
+request, so every capture can name its run), the database lock, its helpers (the database
+writer, crawler.database, and the other crawler processes of the run, crawler.shares), and
+how the run ended. Components reach it with `crawler.get_extension(ArchiveRun)`.
 
 Its life, in signal order:
 
@@ -43,10 +43,10 @@ from sqlite_utils.db import NotFoundError
 from archive import __version__
 from archive.clock import utc_now
 from archive.errors import ArchiveError
-from archive.extract.workers import ExtractionWorkers
 from archive.lock import RunLock, RunLocked
 from archive.store import Store
 from crawler.database import DatabaseWriter
+from crawler.shares import CrawlShares
 from crawler.stop import INTERRUPTED_EXIT, STOP_SIGNALS
 from crawler.verdict import Verdict, errors, verdict
 
@@ -73,6 +73,8 @@ class ArchiveRun:
         self.run_id: int | None = None
         self.started_at: str | None = None
         self.attached: int | None = None  # the run this crawl's work was added to
+        self.joined = False  # one of the run's other crawler processes (crawler.shares)
+        self.shares: CrawlShares | None = None
         self.locked: str | None = None
         self.failure: str | None = None
         self.interrupted = False
@@ -80,7 +82,6 @@ class ArchiveRun:
         self.close_reason: str | None = None
         self.ended: Verdict | None = None
         self.database: DatabaseWriter | None = None
-        self.extraction = ExtractionWorkers(0)  # replaced by the real pool when the run begins
         self.helpers_stopped = True
         self._watchdog: threading.Timer | None = None
         # The CLI takes the lock before Scrapy starts; `scrapy crawl` relies on this one.
@@ -131,8 +132,11 @@ class ArchiveRun:
                 "refresh_articles": getattr(spider, "refresh_articles", False),
             }
         attached = getattr(spider, "attach_to_run", None)
+        share = self.crawler.settings.getdict("TAG_ARCHIVER_SHARE")
         try:
-            if attached is not None:
+            if share:
+                self.join(share["run_id"])
+            elif attached is not None:
                 self.attach(attached, options)
             else:
                 self.started_at = utc_now()
@@ -169,19 +173,30 @@ class ArchiveRun:
         self.attached = run_id
         self.crawler.stats.set_value(RUN_ID, run_id)
 
+    def join(self, run_id: int) -> None:
+        """One of the run's other crawler processes (crawler.shares): the run and its row
+        are the first process's, which records them; this one's captures name it."""
+        with Store(self.db) as store:
+            try:
+                self.started_at = store.db["runs"].get(run_id)["started_at"]
+            except NotFoundError:
+                self.fail(f"there is no run {run_id} to add this work to")
+                return
+        self.attached = run_id
+        self.joined = True
+        self.crawler.stats.set_value(RUN_ID, run_id)
+
     @property
     def capture_run_id(self) -> int | None:
         """The run every capture of this crawl names: its own, or the one it was added to."""
         return self.run_id if self.attached is None else self.attached
 
     def start_helpers(self) -> None:
-        """The database writer, then the extraction pool (started with its first page)."""
+        """The database writer."""
         self.helpers_stopped = False
         self.database = self.crawler.get_extension(DatabaseWriter)
         if self.database is not None:
             self.database.start()
-        workers = self.crawler.settings.get("TAG_ARCHIVER_EXTRACT_WORKERS")
-        self.extraction = ExtractionWorkers(None if workers in (None, "") else int(workers))
 
     def fail(self, message: str) -> None:
         """A component cannot do the run's job: the first reason is the run's failure."""
@@ -193,9 +208,14 @@ class ArchiveRun:
 
     async def closed(self, reason: str) -> None:
         self.close_reason = reason
+        self.shares = self.crawler.get_extension(CrawlShares)
+        if self.shares is not None:
+            await self.shares.finish()
+            for message in self.shares.failures():
+                self.fail(message)
+            self.interrupted = self.interrupted or self.shares.interrupted()
         if self.database is not None:
             await self.database.stop(timeout=self.stop_timeout)
-        self.extraction.close()
         self.helpers_stopped = True
 
     def verdict(self) -> Verdict:
@@ -221,7 +241,7 @@ class ArchiveRun:
         if self._watchdog is not None and not self.forced:
             self._watchdog.cancel()
         try:
-            if self.attached is not None:
+            if self.attached is not None and not self.joined:
                 self.add_warc_files(self.attached)
             if self.run_id is not None:
                 self.record()
@@ -251,12 +271,14 @@ class ArchiveRun:
             )
 
     def warc_files(self) -> list[str]:
+        """This process's WARC files, then those of the run's other crawler processes."""
         from crawler.capture import WarcCaptureMiddleware  # it imports this module
 
         capture = None
         if self.crawler.engine is not None:
             capture = self.crawler.get_downloader_middleware(WarcCaptureMiddleware)
-        return list(capture.writer.files_written) if capture is not None else []
+        own = list(capture.writer.files_written) if capture is not None else []
+        return own + (self.shares.warc_files() if self.shares is not None else [])
 
     def add_warc_files(self, run_id: int) -> None:
         written = self.warc_files()
@@ -298,6 +320,7 @@ class ArchiveRun:
         if self.ended is not None or self.interrupted:
             return
         self.interrupted = True
+        self._forward(signum)
         logger.warning(
             "received %s: stopping gracefully (in-flight pages finish); a second signal, or "
             "%.0f s (TAG_ARCHIVER_STOP_TIMEOUT), stops at once",
@@ -329,6 +352,7 @@ class ArchiveRun:
         if self.ended is not None:
             return
         self.interrupted = self.forced = True
+        self._forward(signal.SIGTERM)  # their second signal: each stops at once
         logger.error("stopping at once (%s)", why)
         self.kill_helpers()
         with contextlib.suppress(Exception):
@@ -343,18 +367,20 @@ class ArchiveRun:
         with contextlib.suppress(RuntimeError):  # stopping already
             reactor.stop()
 
+    def _forward(self, signum: int) -> None:
+        """The run's other crawler processes stop as this one does."""
+        shares = self.crawler.get_extension(CrawlShares)
+        if shares is not None:
+            shares.signal(signum)
+
     def kill_helpers(self) -> None:
         if self.database is not None:
             self.database.kill()
-        self.extraction.kill()
         self.helpers_stopped = True
 
     def helper_pids(self) -> list[int]:
-        pids = list(self.extraction.pids())
-        writer = self.database.writer if self.database is not None else None
-        if writer is not None and writer.pid is not None:
-            pids.append(writer.pid)
-        return pids
+        shares = self.crawler.get_extension(CrawlShares)
+        return shares.pids() if shares is not None else []
 
     def _last_resort(self) -> None:
         """Watchdog thread: the reactor did not end the run in time. Kill and exit."""

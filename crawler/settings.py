@@ -15,9 +15,11 @@ NEWSPIDER_MODULE = "crawler.spiders"
 TAG_ARCHIVER_DB = "tag-archiver.db"
 # Who to tell when the crawler misbehaves; a live site's operator reads it in the User-Agent.
 TAG_ARCHIVER_CONTACT = "https://github.com/tag-archiver/tag-archiver"
-# Articles written per SQLite transaction: bigger batches are faster, smaller ones lose less
-# work to a crash. Every batch is all-or-nothing.
-TAG_ARCHIVER_BATCH_SIZE = 50
+# Articles written per SQLite transaction, with the captures that name them: bigger batches
+# are faster (the search index is written a batch at a time), smaller ones lose less work to
+# a crash (what was lost is in the WARC files: `reextract` rebuilds it). Every batch is
+# all-or-nothing. 500: about 100 full tag pages.
+TAG_ARCHIVER_BATCH_SIZE = 500
 # Seconds between progress lines in the log.
 TAG_ARCHIVER_PROGRESS_INTERVAL = 10.0
 # WARC output. Empty directory: DB-NAME-warc/ beside the database.
@@ -31,11 +33,13 @@ TAG_ARCHIVER_FSYNC = False
 TAG_ARCHIVER_FULL = False
 # Send If-None-Match / If-Modified-Since where the site gave validators before.
 TAG_ARCHIVER_CONDITIONAL = True
-# Processes that extract pages beside the crawl; None: one per core but the crawler's own.
-# 0 extracts in the crawler's process.
-TAG_ARCHIVER_EXTRACT_WORKERS = None
 # Set by the CLI, which takes the database lock itself before starting Scrapy.
 TAG_ARCHIVER_LOCK_HELD = False
+# Crawler processes a run spreads its tags over (crawler.shares); 0: one per core. Only for a
+# crawl with no delay and no AutoThrottle (--delay 0: a local site, a mirror), where the
+# crawl is bound by CPU; a polite crawl is bound by its delay and keeps one process. Taken
+# from the CLI (`crawl --crawlers`); `scrapy crawl` runs one process.
+TAG_ARCHIVER_CRAWLERS = 0
 # Seconds a SIGINT/SIGTERM stop may take (in-flight pages finishing, rows committed, WARCs
 # closed) before the run is stopped at once: systemd's own stop timeout is 90 s.
 TAG_ARCHIVER_STOP_TIMEOUT = 30.0
@@ -73,14 +77,13 @@ HTTPERROR_ALLOWED_CODES = [304, 404, 410]  # default []
 # --- plumbing ------------------------------------------------------------------------------
 # Default 100. Scrapy starts this many asyncio tasks for every response's output, however
 # little it holds: with 100 that was 29% of the crawler's CPU. Our pipeline never waits
-# (storing runs in the database writer), so more than a few in parallel gain nothing.
+# (storing runs on the database writer's thread), so more than a few in parallel gain nothing.
 CONCURRENT_ITEMS = 8
 # Default 5 MB. Scrapy stops starting downloads while the responses being processed exceed
-# this. Ours wait for an extraction worker, each holding its body, its decoded text and
-# then its extracted page: several times the 73 KB Scrapy counts for a tag page. At 5 MB,
-# bursts of about 70 such pages set the crawler's high-water mark: 241 MB summed peak RSS
-# over 6,000 pages with --delay 0; 221 MB at 1 MB (about 14 pages, still more than the
-# workers take at once). A polite crawl (DOWNLOAD_DELAY) never comes near either limit.
+# this. Each holds its body and, once parsed, its tree and its extracted page: several times
+# the ~80 KB Scrapy counts for a tag page, so bursts set the crawler's high-water mark; 1 MB
+# is still a dozen pages, more than a process extracts at once. A polite crawl
+# (DOWNLOAD_DELAY) never comes near either limit.
 SCRAPER_SLOT_MAX_ACTIVE_SIZE = 1_000_000
 DOWNLOADER_MIDDLEWARES = {
     # Right after Scrapy's OffsiteMiddleware (50), which compares host names only; before
@@ -105,14 +108,16 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     # The run's owner: lock, runs row, helper processes, signals, verdict (crawler.runs).
     "crawler.runs.ArchiveRun": 400,
-    # Captures and articles go to SQLite through it; ArchiveRun starts and stops its process.
+    # Captures and articles go to SQLite through it; ArchiveRun starts and stops its thread.
     "crawler.database.DatabaseWriter": 450,
+    # The run's other crawler processes (TAG_ARCHIVER_CRAWLERS), each walking some tags.
+    "crawler.shares.CrawlShares": 455,
     # Every tag and article page the run asked for ends with a verdict, counted.
     "crawler.pages.PageLedger": 460,
     "crawler.extensions.CrawlProgress": 500,
     "scrapy.extensions.telnet.TelnetConsole": None,  # no open port on a cron host
 }
-# Scrapy's default, stated because the spider awaits extraction workers' asyncio futures.
+# Scrapy's default, stated because the store's writes come back as asyncio futures.
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 LOG_LEVEL = "INFO"  # default DEBUG: a nightly journal wants a line per event, not per request
 FEED_EXPORT_ENCODING = "utf-8"

@@ -43,3 +43,44 @@ def articles_view(path: Path) -> dict[str, dict]:
         view[url] = entry
     db.close()
     return view
+
+
+def crawl_view(path: Path, searches: tuple[str, ...] = ()) -> dict:
+    """What a crawl archived, whatever its process layout: articles_view() without capture
+    record ids, the captured exchanges (robots.txt, which every crawler process reads for
+    itself, counted once), the run's article counts, and the search index's answers."""
+    articles = {
+        url: {k: v for k, v in entry.items() if k != "warc_record_id"}
+        for url, entry in articles_view(path).items()
+    }
+    db = sqlite_utils.Database(path)
+    captures = sorted(
+        (r["url"], r["status"], r["payload_digest"], r["revisit"])
+        for r in db.query(
+            "SELECT url, status, payload_digest, revisit_of IS NOT NULL AS revisit FROM captures "
+            "WHERE url NOT LIKE '%/robots.txt' "
+            "UNION ALL SELECT DISTINCT url, status, NULL, 0 FROM captures "
+            "WHERE url LIKE '%/robots.txt'"
+        )
+    )
+    runs = [
+        tuple(r.values())
+        for r in db.query(
+            "SELECT status, articles_new, articles_changed, articles_unchanged, errors FROM runs"
+        )
+    ]
+    found = {
+        word: sorted(
+            r["url"]
+            for r in db.query(
+                "SELECT a.url FROM articles_fts f JOIN articles a ON a.rowid = f.rowid "
+                "WHERE articles_fts MATCH ?",
+                [word],
+            )
+        )
+        for word in searches
+    }
+    versions = db.execute("SELECT count(*) FROM article_versions").fetchone()[0]
+    db.close()
+    return {"articles": articles, "captures": captures, "runs": runs, "search": found,
+            "versions": versions}  # fmt: skip

@@ -38,6 +38,9 @@ AUTHOR_CLASSES = ("wp-block-post-author__name", "wp-block-post-author-name")
 # Term link containers: block themes' post-terms block, classic themes' footer spans.
 TAG_CONTAINERS = ("taxonomy-post_tag", "tags-links", "tag-links")
 CATEGORY_CONTAINERS = ("taxonomy-category", "cat-links", "category-links")
+_TAG_CONTAINER_SET = frozenset(TAG_CONTAINERS)
+_CATEGORY_CONTAINER_SET = frozenset(CATEGORY_CONTAINERS)
+_EXCERPT_CLASS_SET = frozenset(EXCERPT_CLASSES)
 
 
 def post_id(element: HtmlElement, *more: HtmlElement) -> int | None:
@@ -90,25 +93,30 @@ def _terms(
     # The classes of every ancestor of a link: those below the post, read per link, and
     # those of the post and above it, the same for every link, read once.
     above: set[str] | None = None
-    for anchor in links(elements.tagged("a")):
-        # get_the_category_list() prints rel="category" alone with plain permalinks
-        if not (has_rel(anchor, "tag") or has_rel(anchor, "category")):
+    for anchor in elements.tagged("a"):
+        href = anchor.get("href")
+        rel = anchor.get("rel")
+        if href is None or not rel:
+            continue
+        # get_the_category_list() prints rel="category" alone with plain permalinks;
+        # words split on spaces only, as has_rel() reads them
+        words = rel.split(" ")
+        if "tag" not in words and "category" not in words:
             continue
         below = _ancestors_below(anchor, element)
         if content is not None and any(a is content for a in below):
             continue  # a rel=tag link written into the post body is not a term of the post
-        url = absolute(base, anchor.get("href"))
+        url = absolute(base, href)
         if not url:
             continue
         url = canonical_url(url)
         if above is None:
             above = {c for a in (element, *element.iterancestors()) for c in classes(a)}
         container = above.union(*(classes(a) for a in below))
-        rel = anchor.get("rel", "").split()
         name = squash(anchor.text_content()) or None
-        if container & set(CATEGORY_CONTAINERS) or "category" in rel:
+        if not container.isdisjoint(_CATEGORY_CONTAINER_SET) or "category" in rel.split():
             taxonomy, target = "category", categories
-        elif container & set(TAG_CONTAINERS):
+        elif not container.isdisjoint(_TAG_CONTAINER_SET):
             taxonomy, target = "tag", tags
         elif "cat=" in url or "/category/" in url or "category_name=" in url:
             taxonomy, target = "category", categories
@@ -144,16 +152,20 @@ def _terms(
 def _innermost(candidates: list[HtmlElement]) -> HtmlElement | None:
     """The first candidate that holds no other: a theme may wrap title, meta and text in an
     element with a content class, around the real content container."""
-    chosen = set(candidates)
     for candidate in candidates:
-        if not any(d in chosen for d in candidate.iterdescendants()):
+        # looked up from the others (a few ancestors each), not down the candidate's text
+        if not any(
+            any(a is candidate for a in other.iterancestors())
+            for other in candidates
+            if other is not candidate
+        ):
             return candidate
     return None
 
 
-def _without(element: HtmlElement, unwanted: list[HtmlElement]) -> HtmlElement:
-    """A copy of `element` without the `unwanted` elements inside it (their tails kept)."""
-    inside = [u for u in unwanted if any(a is element for a in u.iterancestors())]
+def _without(element: HtmlElement, inside: list[HtmlElement]) -> HtmlElement:
+    """A copy of `element` without the elements `inside` it (their tails kept); `element`
+    itself when there are none."""
     if not inside:
         return element
     paths = [element.getroottree().getpath(u) for u in inside]
@@ -177,10 +189,9 @@ def extract_article(
     language: str | None = None,
 ) -> Article | Skipped:
     """`permalink` is given for single pages (the canonical URL); archive blocks link to it.
-    `page_elements`: the whole page's, which hold the post's unless it is an unclassed
-    element (a block theme's bare <main>). `single_page`: the document, when it is this
-    post's own page (its head's dates speak for the post). `language`: the page's, for
-    dates printed as text."""
+    `page_elements`: the whole page's, of which `element` is one. `single_page`: the
+    document, when it is this post's own page (its head's dates speak for the post).
+    `language`: the page's, for dates printed as text."""
     wp_id = post_id(element)
     if page_elements is not None and element in page_elements.position:
         elements = page_elements.within(element)
@@ -211,14 +222,14 @@ def extract_article(
     kind = ContentKind.NONE
     content = None
     if content_el is not None:
-        more = elements.with_class(*MORE_LINK_CLASSES)
-        excerpt = bool(set(classes(content_el)) & set(EXCERPT_CLASSES)) or any(
-            any(a is content_el for a in m.iterancestors()) for m in more
-        )
+        inner = elements.within(content_el)
+        more = inner.with_class(*MORE_LINK_CLASSES)
+        excerpt = not _EXCERPT_CLASS_SET.isdisjoint(classes(content_el)) or bool(more)
         kind = ContentKind.EXCERPT if excerpt else ContentKind.FULL
+        # What is not the post's text, in this order: the title, the meta, the more link.
         unwanted = [
-            *([title_el] if title_el is not None else []),
-            *elements.with_class(*META_CLASSES),
+            *([title_el] if title_el is not None and inner.holds(title_el) else []),
+            *inner.with_class(*META_CLASSES),
             *(more if excerpt else ()),
         ]
         content = extract_content(_without(content_el, unwanted), page_url)

@@ -8,9 +8,9 @@ from that one stream, so they always agree with each other.
 from __future__ import annotations
 
 import hashlib
-from typing import NamedTuple
+import re
 
-import lxml.html
+from lxml import etree
 from lxml.html import HtmlElement
 
 from archive.extract.text import absolute, squash
@@ -28,11 +28,9 @@ BLOCKS = {
 SKIPPED = {"script", "style", "noscript", "template", "button", "input", "select", "textarea"}
 
 
-class _Block(NamedTuple):
-    kind: str  # "heading" | "item" | "text"
-    text: str
-    level: int = 0  # heading level, or list depth for items
-
+# A block is a (kind, text, level) tuple: kind "heading", "item" or "text"; level the
+# heading's level, or the list depth of an item. Its text is squashed and never empty.
+_Block = tuple[str, str, int]
 
 # The walk appends to one list instead of yielding: generators nested as deep as the HTML
 # would pass every block up through each level, costing more than the walk itself.
@@ -40,36 +38,53 @@ class _Block(NamedTuple):
 
 def _inline_text(element: HtmlElement, exclude: frozenset[str] = frozenset()) -> str:
     """The text a reader sees in `element`, skipping scripts, forms and `exclude` tags."""
+    if not len(element):  # no children (most links, many paragraphs): its own text
+        text = element.text
+        return " ".join(text.split()) if text else ""
     parts: list[str] = []
     _visit_inline(element, exclude, parts)
-    return squash("".join(parts))
+    return " ".join("".join(parts).split())
 
 
 def _visit_inline(node: HtmlElement, exclude: frozenset[str], parts: list[str]) -> None:
-    parts.append(node.text or "")
+    text = node.text  # lxml makes a new str on every read: each is read once
+    if text:
+        parts.append(text)
     for child in node:
         tag = child.tag
         if isinstance(tag, str) and tag not in SKIPPED and tag not in exclude:
-            spaced = tag in BLOCKS or tag == "br"
-            parts.append(" " if spaced else "")
-            _visit_inline(child, exclude, parts)
-            parts.append(" " if spaced else "")
-        parts.append(child.tail or "")
+            if tag in BLOCKS or tag == "br":
+                parts.append(" ")
+                _visit_inline(child, exclude, parts)
+                parts.append(" ")
+            else:
+                _visit_inline(child, exclude, parts)
+        tail = child.tail
+        if tail:
+            parts.append(tail)
 
 
 def _has_block_child(element: HtmlElement) -> bool:
-    return any(isinstance(child.tag, str) and child.tag in BLOCKS for child in element)
+    # a comment's tag is a function, in no set of names
+    return any(child.tag in BLOCKS for child in element)
 
 
 def _walk(element: HtmlElement, list_depth: int, out: list[_Block]) -> None:
     """Append the blocks of `element`'s children (its own text included), in order."""
-    if element.text and element.text.strip():
-        out.append(_Block("text", squash(element.text)))
+    text = element.text
+    if text:
+        words = text.split()
+        if words:
+            out.append(("text", " ".join(words), 0))
     for child in element:
-        if isinstance(child.tag, str) and child.tag not in SKIPPED:
+        tag = child.tag
+        if isinstance(tag, str) and tag not in SKIPPED:
             _block(child, list_depth, out)
-        if child.tail and child.tail.strip():
-            out.append(_Block("text", squash(child.tail)))
+        tail = child.tail
+        if tail:
+            words = tail.split()
+            if words:
+                out.append(("text", " ".join(words), 0))
 
 
 def _block(element: HtmlElement, list_depth: int, out: list[_Block]) -> None:
@@ -77,12 +92,13 @@ def _block(element: HtmlElement, list_depth: int, out: list[_Block]) -> None:
     if tag in HEADINGS:
         text = _inline_text(element)
         if text:
-            out.append(_Block("heading", text, HEADINGS[tag]))
+            out.append(("heading", text, HEADINGS[tag]))
     elif tag in LISTS:
         for child in element:
-            if isinstance(child.tag, str) and child.tag == "li":
+            child_tag = child.tag
+            if child_tag == "li":
                 _list_item(child, list_depth, out)
-            elif isinstance(child.tag, str) and child.tag not in SKIPPED:
+            elif isinstance(child_tag, str) and child_tag not in SKIPPED:
                 _block(child, list_depth, out)
     elif tag == "li":  # a stray <li> outside a list
         _list_item(element, list_depth, out)
@@ -91,14 +107,14 @@ def _block(element: HtmlElement, list_depth: int, out: list[_Block]) -> None:
     else:
         text = _inline_text(element)
         if text:
-            out.append(_Block("text", text))
+            out.append(("text", text, 0))
 
 
 def _list_item(li: HtmlElement, depth: int, out: list[_Block]) -> None:
     """An item's own text (nested lists excluded), then the items nested in it."""
     text = _inline_text(li, exclude=LISTS)
     if text:
-        out.append(_Block("item", text, depth))
+        out.append(("item", text, depth))
     for child in li.iterdescendants("ul", "ol"):
         # only the lists directly nested in this item; deeper ones come through them
         if next(child.iterancestors("li", "ul", "ol")) is li:
@@ -117,28 +133,37 @@ def _sections(blocks: list[_Block]) -> tuple[Section, ...]:
         if started or texts or items:
             sections.append(Section(len(sections), heading, level, "\n".join(texts), tuple(items)))
 
-    for block in blocks:
-        if block.kind == "heading":
+    for kind, text, block_level in blocks:
+        if kind == "heading":
             close()
-            heading, level, texts, items, started = block.text, block.level, [], [], True
+            heading, level, texts, items, started = text, block_level, [], [], True
         else:
-            texts.append(block.text)
-            if block.kind == "item":
-                items.append(SectionItem(len(items), block.level, block.text))
+            texts.append(text)
+            if kind == "item":
+                items.append(SectionItem(len(items), block_level, text))
     close()
     return tuple(sections)
 
 
+# What lxml.html.tostring() takes out of what it serializes (its default); etree.tostring()
+# is called directly, without that wrapper's argument handling on every child.
+_META_CONTENT_TYPE = re.compile(r'<meta http-equiv="Content-Type"[^>]*>')
+
+
 def inner_html(element: HtmlElement) -> str:
+    """The element's text as it is, then its children (and their tails) serialized as
+    lxml.html.tostring() serializes them."""
     parts = [element.text or ""]
-    parts.extend(lxml.html.tostring(child, encoding="unicode") for child in element)
+    for child in element:
+        html = etree.tostring(child, method="html", encoding="unicode")
+        parts.append(_META_CONTENT_TYPE.sub("", html))
     return "".join(parts).strip()
 
 
 def extract_content(element: HtmlElement, base_url: str) -> Content:
     blocks: list[_Block] = []
     _walk(element, 0, blocks)
-    text = "\n".join(block.text for block in blocks)
+    text = "\n".join([block[1] for block in blocks])
     images = []
     for img in element.iter("img"):
         src = absolute(base_url, img.get("src")) or absolute(base_url, img.get("data-src"))
@@ -152,7 +177,9 @@ def extract_content(element: HtmlElement, base_url: str) -> Content:
     return Content(
         html=inner_html(element),
         text=text,
-        word_count=len(text.split()),
+        # Words are what split() finds; in `text` they are parted by one space, or by the
+        # newline between two blocks (no block is empty): counted without splitting.
+        word_count=text.count(" ") + text.count("\n") + 1 if text else 0,
         # Hash of the words, not the markup: a theme re-rendering the same post (lazy-load
         # attributes, ids) must not look like an edit.
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),

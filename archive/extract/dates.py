@@ -201,10 +201,9 @@ def post_dates(
         value = reader.text(element.text_content())
         if value:
             _by_marks(_marks(element), value, _TEXT_SOURCES, published, modified)
-    order = list(DateSource)
     return PostDates(
-        published=_best(published, order),
-        modified=_best(modified, order),
+        published=_best(published),
+        modified=_best(modified),
         unparsed=tuple(dict.fromkeys(reader.unparsed)),
     )
 
@@ -228,9 +227,12 @@ def _by_marks(
         published.append((unmarked, value))
 
 
-def _best(found: list[tuple[DateSource, str]], order: list[DateSource]) -> Dated | None:
+_TRUST = {source: rank for rank, source in enumerate(DateSource)}
+
+
+def _best(found: list[tuple[DateSource, str]]) -> Dated | None:
     """The most trusted source's first date (document order within a source)."""
     if not found:
         return None
-    source, value = min(found, key=lambda pair: order.index(pair[0]))
+    source, value = min(found, key=lambda pair: _TRUST[pair[0]])
     return Dated(value, source)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Mapping
 
@@ -26,6 +27,32 @@ _REPLACED_SHARE = 0.25
 _MARKUP = re.compile(r"<[A-Za-z!/?]")
 
 
+def _parser(encoding: str | None) -> etree.HTMLParser:
+    """A parser of decoded text (`encoding` None) or of bytes in `encoding`."""
+    # huge_tree stays off: lxml then refuses absurdly deep trees instead of recursing into
+    # them; a 300-deep page still parses, its deepest nodes dropped. No id table: nothing
+    # looks elements up by id.
+    parser = etree.HTMLParser(
+        encoding=encoding, remove_comments=True, remove_pis=True, collect_ids=False
+    )
+    # Every element is an HtmlElement, looked up in C. lxml.html's own parser asks a Python
+    # callback for each element touched (to make <form> and <input> FormElement...), which
+    # cost more than the walks over the tree themselves; extraction uses none of those.
+    parser.set_element_class_lookup(
+        etree.ElementDefaultClassLookup(
+            element=lxml.html.HtmlElement,
+            comment=lxml.html.HtmlComment,
+            pi=lxml.html.HtmlProcessingInstruction,
+            entity=lxml.html.HtmlEntity,
+        )
+    )
+    return parser
+
+
+_TEXT_PARSER = _parser(None)
+_UTF8_PARSER = _parser("utf-8")
+
+
 def header(headers: Mapping[str, str] | None, name: str) -> str | None:
     """Case-insensitive header lookup over a plain mapping."""
     if not headers:
@@ -43,7 +70,7 @@ def parse_html(headers: Mapping[str, str] | None, body: bytes) -> lxml.html.Html
     Raises ExtractionError: "empty" (nothing but whitespace), "binary" (control bytes, or
     mostly bytes invalid in its encoding: uniformly random bytes are), "not-html" (text
     without a single tag), "unparseable" (lxml gives up)."""
-    if not body or not body.strip():
+    if not body or body.isspace():  # as `not body.strip()`, without copying the body
         raise ExtractionError("empty", "the response body is empty")
     head = body[:_BINARY_HEAD]
     markers = len(head) - len(head.translate(None, _BINARY_MARKERS))  # counted in C
@@ -57,13 +84,24 @@ def parse_html(headers: Mapping[str, str] | None, body: bytes) -> lxml.html.Html
         )
     if not _MARKUP.search(text):
         raise ExtractionError("not-html", "the response body has no HTML markup at all")
-    # XHTML themes open with <?xml ... encoding="..."?>, which lxml refuses in decoded text.
-    text = _XML_DECLARATION.sub("", text, count=1)
-    # huge_tree stays off: lxml then refuses absurdly deep trees instead of recursing into
-    # them; a 300-deep page still parses, its deepest nodes dropped.
-    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True)
     try:
-        root = lxml.html.document_fromstring(text, parser=parser)
+        root = _document(body, encoding, text)
     except (etree.ParserError, ValueError) as exc:
         raise ExtractionError("unparseable", f"the body cannot be parsed as HTML: {exc}") from exc
     return root
+
+
+def _document(body: bytes, encoding: str, text: str) -> lxml.html.HtmlElement:
+    """The tree of `text`, the body as decoded. A body that is UTF-8 as it is (decoded
+    without a single replacement, no BOM, no XML declaration) is parsed from its bytes,
+    which gives the same tree without lxml encoding the text again."""
+    if (
+        codecs.lookup(encoding).name == "utf-8"
+        and "\ufffd" not in text
+        and not body.startswith(codecs.BOM_UTF8)
+        and not _XML_DECLARATION.match(text)
+    ):
+        return lxml.html.document_fromstring(body, parser=_UTF8_PARSER)
+    # XHTML themes open with <?xml ... encoding="..."?>, which lxml refuses in decoded text.
+    text = _XML_DECLARATION.sub("", text, count=1)
+    return lxml.html.document_fromstring(text, parser=_TEXT_PARSER)

@@ -88,6 +88,22 @@ def _is_tag_term_link(anchor: HtmlElement) -> bool:
     return not any(set(classes(a)) & set(CATEGORY_CONTAINERS) for a in anchor.iterancestors())
 
 
+def _tag_links(elements: Elements, url: str) -> tuple[str, ...]:
+    """The page's links to tag archives on its own site, each once, in document order."""
+    found: dict[str, None] = {}
+    netloc = None  # the page's own host, read at the first link
+    for anchor in elements.tagged("a"):
+        href = absolute(url, anchor.get("href"))
+        if not href:
+            continue
+        host = urlsplit(href).netloc
+        if netloc is None:
+            netloc = urlsplit(url).netloc
+        if host == netloc and (tag_slug_from_url(href) or _is_tag_term_link(anchor)):
+            found[href] = None
+    return tuple(found)
+
+
 def _is_tag_archive(url: str, body_classes: list[str]) -> bool:
     """body_class() says so on any theme (`archive tag`); without it, the URL's shape."""
     if "tag" in body_classes and "archive" in body_classes:
@@ -102,15 +118,7 @@ def extract_page(url: str, headers: Mapping[str, str] | None, body: bytes) -> Pa
     language = page_language(root)
     body_el = root.find("body")
     body_classes = classes(body_el) if body_el is not None else []
-    tag_links = tuple(
-        dict.fromkeys(
-            href
-            for a in links(elements.tagged("a"))
-            if (href := absolute(url, a.get("href")))
-            and urlsplit(href).netloc == urlsplit(url).netloc
-            and (tag_slug_from_url(href) or _is_tag_term_link(a))
-        )
-    )
+    tag_links = _tag_links(elements, url)
 
     if _is_tag_archive(url, body_classes):
         tag = _archive_tag(elements, url, body_classes)
@@ -172,7 +180,7 @@ def extract_page(url: str, headers: Mapping[str, str] | None, body: bytes) -> Pa
             if found.author is None:
                 # Some themes print the byline in the page header, outside the post element;
                 # on a single-post page it can only be this post's author.
-                found = replace(found, author=author_of(body_el))
+                found = replace(found, author=author_of(body_el, elements.within(body_el)))
         if isinstance(found, Skipped):
             return Page(url, PageKind.SINGLE, skipped=(found,), tag_links=tag_links)
         return Page(url, PageKind.SINGLE, articles=(found,), tag_links=tag_links)
@@ -198,4 +206,6 @@ def _with_tag(article: Article, tag: Term) -> Article:
             tags.append(merged)
     if merged not in tags:
         tags.append(merged)
+    if tuple(tags) == article.tags:
+        return article  # as it was: the post's own link named the tag in full
     return replace(article, tags=tuple(tags))

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lxml.html import HtmlElement
 
 from archive.extract.elements import Elements, has_rel, links
-from archive.extract.text import absolute, classes, squash
+from archive.extract.text import absolute, squash
 
 # How WordPress puts a page number into a URL: /page/N/ with pretty permalinks, ?paged=N
 # without them, ?query-ID-page=N for a block query loop that does not inherit the main query.
@@ -25,17 +26,17 @@ PAGE_NUMBER_CLASS = "page-numbers"
 PAGINATION_BLOCKS = ("wp-block-query-pagination", "nav-links", "pagination")
 
 
-def _next_link(element: HtmlElement, in_older_posts: set[HtmlElement]) -> bool:
-    """<link rel=next>, paginate_links()' next, the block theme's next, classic "Older posts"."""
-    if element.tag == "link":
-        return element.get("rel") == "next"
-    names = classes(element)
-    return (
-        ("next" in names and PAGE_NUMBER_CLASS in names)
-        or "wp-block-query-pagination-next" in names
-        or element in in_older_posts
-        or has_rel(element, "next")
-    )
+def _next_links(
+    elements: Elements, anchors: list[HtmlElement], page_numbers: set[HtmlElement]
+) -> list[HtmlElement]:
+    """The links to a next page, in document order: <link rel=next>, paginate_links()' next,
+    the block theme's next, classic "Older posts", any rel=next link."""
+    marked = page_numbers.intersection(elements.with_class("next"))
+    marked.update(elements.with_class("wp-block-query-pagination-next"))
+    marked.update(_links_inside(elements.with_class("nav-previous")))
+    found = [a for a in anchors if a in marked or has_rel(a, "next")]
+    found.extend(link for link in links(elements.tagged("link")) if link.get("rel") == "next")
+    return elements.in_order(found)
 
 
 def _links_inside(containers: list[HtmlElement]) -> set[HtmlElement]:
@@ -73,6 +74,7 @@ def page_urls_like(template_url: str, last_page: int, first_page_url: str) -> tu
     return (first_page_url, *(f"{head}{n}{tail}" for n in range(2, last_page + 1)))
 
 
+@lru_cache(maxsize=1024)  # a tag's pages share their first; asked of every page
 def first_page_url(url: str) -> str:
     """The archive's first page: /tag/x/page/3/ -> /tag/x/, ?tag=x&paged=3 -> ?tag=x."""
     parts = urlsplit(url)
@@ -94,28 +96,25 @@ def extract_pagination(
     elements = elements or Elements(root, include_root=True)
     anchors = links(elements.tagged("a"))
     in_blocks = _links_inside(elements.with_class(*PAGINATION_BLOCKS))
+    page_numbers = set(elements.with_class(PAGE_NUMBER_CLASS))
     current = page_number_in(page_url) or 1
     numbered: list[tuple[int, str]] = []
     for anchor in anchors:
-        if not (PAGE_NUMBER_CLASS in classes(anchor) or anchor in in_blocks):
+        if not (anchor in page_numbers or anchor in in_blocks):
             continue
         url = absolute(page_url, anchor.get("href"))
         digits = re.search(r"\d+", squash(anchor.text_content()))
         if url and digits:  # "2", "Page 4"; never "Next Page" or "Older posts"
             numbered.append((page_number_in(url) or int(digits.group()), url))
     for span in elements.with_class("current"):
-        if span.tag != "span" or PAGE_NUMBER_CLASS not in classes(span):
+        if span.tag != "span" or span not in page_numbers:
             continue
         digits = re.search(r"\d+", squash(span.text_content()))
         if digits:
             current = int(digits.group())
 
     next_url = None
-    in_older_posts = _links_inside(elements.with_class("nav-previous"))
-    candidates = elements.in_order([*anchors, *links(elements.tagged("link"))])
-    for anchor in candidates:
-        if not _next_link(anchor, in_older_posts):
-            continue
+    for anchor in _next_links(elements, anchors, page_numbers):
         url = absolute(page_url, anchor.get("href"))
         if url and url != page_url:
             next_url = url

@@ -48,6 +48,7 @@ def _query(url: str) -> dict[str, list[str]]:
     return parse_qs(urlsplit(url).query) if "?" in url else {}
 
 
+@lru_cache(maxsize=8192)  # every link of a page is asked; the same links are on every page
 def tag_slug_from_url(url: str) -> str | None:
     """The tag a URL names when it has the shape of a tag archive: `/tag/<slug>/...` or
     `?tag=<slug>`. With a custom tag base (`/etiqueta/<slug>/`) the URL alone does not say
@@ -65,6 +66,7 @@ def tag_slug_from_url(url: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def term_slug(url: str) -> str | None:
     """The slug of the term whose archive `url` is, in any permalink form: the value of
     `?tag=` or `?category_name=`, else the last path segment once `/page/N/` and `/feed/`
@@ -100,6 +102,7 @@ def _slug(text: str) -> str | None:
     return normal_slug(text) or None
 
 
+@lru_cache(maxsize=8192)
 def html_class_form(slug: str) -> str:
     """What post_class() and body_class() print for a term: sanitize_html_class() of the
     stored (percent-encoded) slug, which drops every %XX octet. `café-société` prints as

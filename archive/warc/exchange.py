@@ -97,8 +97,11 @@ def build_pair(
     response_id: str | None = None,
     request_id: str | None = None,
     revisit: Revisit | None = None,
+    payload_digest: str | None = None,
 ):
-    """(response record, request record), linked as warcio's write_request_response_pair does."""
+    """(response record, request record), linked as warcio's write_request_response_pair does.
+    payload_digest: the body's (payload_digest()), when the caller has it already: warcio then
+    quotes it instead of hashing the body again."""
     date = warc_date(exchange.started)
     http_protocol = (
         "HTTP/1.1"
@@ -129,6 +132,8 @@ def build_pair(
         response_fields["WARC-Refers-To"] = revisit.refers_to_id
         if revisit.payload_digest:
             response_fields["WARC-Payload-Digest"] = revisit.payload_digest
+    elif payload_digest:
+        response_fields["WARC-Payload-Digest"] = payload_digest
     response = builder.create_warc_record(
         exchange.url,
         "revisit" if revisit is not None else "response",

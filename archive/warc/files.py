@@ -147,14 +147,23 @@ class WarcFileWriter:
 
     # --- records ----------------------------------------------------------------------------
 
-    def write(self, exchange: Exchange, revisit: Revisit | None = None) -> RecordLocation:
-        """Write the exchange's response (or revisit) and request records, adjacent, flushed."""
+    def write(
+        self,
+        exchange: Exchange,
+        revisit: Revisit | None = None,
+        *,
+        payload_digest: str | None = None,
+    ) -> RecordLocation:
+        """Write the exchange's response (or revisit) and request records, adjacent, flushed.
+        payload_digest: the body's, when the caller has it (computed here otherwise)."""
         try:
             if self._handle is not None and self._handle.tell() >= self.max_size:
                 self.close_file()
             if self._handle is None:
                 self._open_next()
-            response, request = build_pair(self._writer, exchange, revisit=revisit)
+            response, request = build_pair(
+                self._writer, exchange, revisit=revisit, payload_digest=payload_digest
+            )
             offset = self._handle.tell()
             self._writer.write_record(response)
             length = self._handle.tell() - offset

@@ -6,16 +6,16 @@
 Each tag archive page yields its articles as items; page 1 schedules every later page at
 once when the theme prints the last page number, otherwise each page follows its next link.
 Each article's permalink is fetched once (unless articles=0) to fill what the archive block
-lacks. Extraction is archive.extract's pure function, run in worker processes
-(TAG_ARCHIVER_EXTRACT_WORKERS) while the crawl goes on; this module only decides what to fetch.
+lacks. Extraction is archive.extract's pure function, run here, in the crawling process: a
+page is parsed where its bytes already are (crawler processes, not extraction workers, are
+what a crawl spreads over the cores; see crawler.shares). This module only decides what to
+fetch.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
@@ -28,21 +28,24 @@ from twisted.python.failure import Failure
 
 from archive.errors import ExtractionError
 from archive.extract import tag_slug_from_url, term_slug
+from archive.extract.page import extract_page
 from archive.extract.urls import site_root
-from archive.extract.workers import ExtractionWorkers
 from archive.known_articles import KnownArticles
 from archive.records import Article, ContentKind, Gone, Observed, Page, PageKind, Source
 from archive.store import Store
 from crawler.capture import CAPTURE_ID, CONDITIONAL, header_pairs
 from crawler.conditional import NOT_MODIFIED
+from crawler.database import DatabaseWriter
 from crawler.discovery import TagDiscovery
 from crawler.pages import PageLedger
 from crawler.pipelines import StorePipeline
 from crawler.runs import ArchiveRun
+from crawler.shares import CrawlShares, tags_from_first_process
 
 logger = logging.getLogger(__name__)
 
 NOT_FOUND = (404, 410)
+RESPONSES = "tag_archiver/responses"
 
 
 def truthy(value: Any) -> bool:
@@ -65,6 +68,7 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
         articles: Any = True,
         full: Any = False,
         refresh_articles: Any = False,
+        share: Any = False,
         *args: Any,
         **kwargs: Any,
     ) -> None:
@@ -78,10 +82,11 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
         self.fetch_articles = truthy(articles)
         self.full = truthy(full)  # walk every page, even where nothing is new
         self.refresh_articles = truthy(refresh_articles)  # refetch known, unchanged permalinks
-        if not self.tag_args and not self.all_tags:
+        # One of a run's other crawler processes: its tags come from the first (crawler.shares).
+        self.share = truthy(share)
+        if not self.tag_args and not self.all_tags and not self.share:
             raise ValueError("name at least one tag (tags=a,b) or ask for all_tags=1")
         self.unknown_tags: list[str] = []
-        self.responses = 0  # any answer from the site at all, errors included
         self.discovering = False  # --all-tags without a tag sitemap: follow tag links
         # Every tag whose first page was asked for, and those that got any answer at all:
         # a request dropped on the way (an off-site redirect) must not vanish silently.
@@ -92,29 +97,40 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
         self.known = KnownArticles()
         self.walked: dict[str, tuple[str, str]] = {}
         self.verified = False
-        # The run's extraction pool (crawler.runs.ArchiveRun starts and stops it), in start().
-        self.extraction = ExtractionWorkers(0)
+        self.shares: CrawlShares | None = None
 
     # --- start -----------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         run = self.crawler.get_extension(ArchiveRun)
-        if run is not None:
-            self.extraction = run.extraction
         db = self.crawler.settings.get("TAG_ARCHIVER_DB")
         if db and not self.full:
             with Store(db) as store:
                 self.known.close()
-                self.known = store.known_articles()
-                run_id = run.run_id if run is not None else None
+                # what the database held when the run began: the run's other processes may
+                # have stored articles by now
+                self.known = store.known_articles(before=run.started_at if run else None)
+                run_id = run.capture_run_id if run is not None else None
                 if self.known and not store.previous_run_finished(run_id):
                     # What an interrupted run did not reach may sit on any page.
                     logger.warning("the previous run did not finish: walking every page")
                     self.full = True
         self.full = self.full or self.crawler.settings.getbool("TAG_ARCHIVER_FULL")
         self.crawler.signals.connect(self.idle, signal=signals.spider_idle)
+        self.shares = self.crawler.get_extension(CrawlShares)
+        if self.share:
+            async for url, tag, named in tags_from_first_process():
+                if named:
+                    self.tag_args.append(tag)
+                yield self.tag_request(url, tag=tag)
+            return
+        if self.shares is not None and run is not None and run.run_id is not None:
+            database = self.crawler.get_extension(DatabaseWriter)
+            self.shares.start(run.run_id, database.first_capture_id)
         for tag in self.tag_args:
-            yield self.tag_request(self.tag_url(tag), tag=tag)
+            url = self.tag_url(tag)
+            if not self.handed_out(url, tag, named=True):
+                yield self.tag_request(url, tag=tag)
         if self.all_tags:
             for request in self.discover_tags():
                 yield request
@@ -141,8 +157,8 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
         yield scrapy.Request(self.site, callback=self.parse_front_page, errback=self.failed)
 
     async def parse_front_page(self, response: Response) -> AsyncIterator[scrapy.Request]:
-        self.responses += 1
-        page = await self.extract(response)
+        self.answered()
+        page = self.extract(response)
         if page is not None:
             for request in self.follow_tag_links(page):
                 yield request
@@ -158,14 +174,14 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
     async def parse_tag_page(
         self, response: Response, tag: str, page_number: int = 1, fallback: bool = False
     ) -> AsyncIterator[Any]:
-        self.responses += 1
+        self.answered()
         if page_number == 1:
             self.tags_answered.add(tag)
         if response.status in NOT_FOUND:
             for request in self.tag_page_not_found(response, tag, page_number, fallback):
                 yield request
             return
-        page, capture_id = await self.read(response)
+        page, capture_id = self.read(response)
         if page is None:
             return
         if page.kind is not PageKind.TAG_ARCHIVE and page_number == 1 and tag in self.tag_args:
@@ -246,7 +262,7 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
                 self.walked[tag] = (slug, min(oldest, article.published))
             # an article whose own page was never read (an interrupted run) is still wanted
             wanted = self.refresh_articles or not unchanged or source != Source.SINGLE
-            if self.fetch_articles and wanted and self.on_site(article.url):
+            if self.fetch_articles and wanted and self.on_site(article.url) and self.first(article):
                 yield scrapy.Request(article.url, callback=self.parse_article, errback=self.failed)
         if self.walk_all or news:
             yield from self.more_pages(page, tag, page_number)
@@ -283,13 +299,13 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
     # --- articles ---------------------------------------------------------------------------
 
     async def parse_article(self, response: Response) -> AsyncIterator[Any]:
-        self.responses += 1
+        self.answered()
         if response.status in NOT_FOUND:
             self.crawler.stats.inc_value("tag_archiver/pages/article_gone")
             logger.warning("article %s answered %d", response.url, response.status)
             yield Gone(response.url, response.status)
             return
-        page, capture_id = await self.read(response)
+        page, capture_id = self.read(response)
         if page is None:
             return
         if page.kind is not PageKind.SINGLE:
@@ -323,6 +339,7 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
         self.verified = True
         pipeline = self.crawler.get_item_pipeline(StorePipeline)
         missing = pipeline.unlisted_under(self.walked.values()) if pipeline else []
+        missing = [url for url in missing if self.shares is None or self.shares.claim(url)]
         for url in missing:
             self.crawler.stats.inc_value("tag_archiver/articles/missing_from_tag")
             request = scrapy.Request(url, callback=self.parse_article, errback=self.failed)
@@ -330,9 +347,16 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
         if missing:
             raise DontCloseSpider
 
-    def closed(self, reason: str) -> None:
-        """Tell the run's owner (crawler.runs.ArchiveRun) why the crawl failed, if it did."""
+    def answered(self) -> None:
+        """Any answer from the site at all, errors included (counted over the whole run)."""
+        self.crawler.stats.inc_value(RESPONSES)
+
+    async def closed(self, reason: str) -> None:
+        """Tell the run's owner (crawler.runs.ArchiveRun) why the crawl failed, if it did:
+        once the run's other crawler processes, if any, have ended and their counts are in."""
         self.known.close()
+        if self.shares is not None:
+            await self.shares.finish()
         stats = self.crawler.stats
         if stats.get_value("tag_archiver/articles/excerpt_only"):
             logger.warning(
@@ -359,13 +383,16 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
         stats = self.crawler.stats
         robots = stats.get_value("tag_archiver/robots/unavailable")
         robots_answered = stats.get_value("tag_archiver/robots/status") is not None
-        if self.responses == 0 and not robots_answered:
+        if self.share:
+            # One of the run's other crawler processes: whether the site answered, or any tag
+            # page could be read, is the run's question, answered by its first process.
+            return self.unknown_tags_message()
+        if not stats.get_value(RESPONSES) and not robots_answered:
             return f"site unreachable: no answer from {self.site}"
         if robots and not stats.get_value("tag_archiver/pages/tag_archive"):
             return f"{robots}: under RFC 9309 the site is disallowed until robots.txt answers"
         if self.unknown_tags:
-            names = ", ".join(repr(t) for t in self.unknown_tags)
-            return f"unknown tag: {names} (no such tag archive)"
+            return self.unknown_tags_message()
         if not stats.get_value("tag_archiver/pages/tag_archive"):
             if (
                 self.all_tags
@@ -379,32 +406,42 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
             return "no tag archive page could be read"
         return None
 
+    def unknown_tags_message(self) -> str | None:
+        if not self.unknown_tags:
+            return None
+        names = ", ".join(repr(t) for t in self.unknown_tags)
+        return f"unknown tag: {names} (no such tag archive)"
+
     # --- shared -----------------------------------------------------------------------------
 
-    async def read(self, response: Response) -> tuple[Page | None, int | None]:
+    def read(self, response: Response) -> tuple[Page | None, int | None]:
         """The page and the capture its content is in. For a 304, the conditional-request
         middleware (crawler.conditional) has put the archived page in its place: its
         capture is the one the request asked about."""
         if NOT_MODIFIED in response.flags:
             self.crawler.stats.inc_value("tag_archiver/pages/not_modified")
-            return await self.extract(response), response.meta[CONDITIONAL]["id"]
-        return await self.extract(response), response.meta.get(CAPTURE_ID)
+            return self.extract(response), response.meta[CONDITIONAL]["id"]
+        return self.extract(response), response.meta.get(CAPTURE_ID)
 
-    async def extract(self, response: Response) -> Page | None:
-        """extract_page, in an extraction worker process while this one goes on crawling."""
+    def extract(self, response: Response) -> Page | None:
+        """extract_page of the response; None (counted, logged) when it cannot be read."""
         # latin-1, not Scrapy's to_unicode_dict(): a non-UTF-8 header byte must not crash
         headers = dict(header_pairs(response.headers))
-        future = self.extraction.submit(response.url, headers, response.body)
         try:
-            try:
-                return await asyncio.wrap_future(future)
-            except BrokenProcessPool as exc:
-                raise self.extraction.crashed(exc) from exc
+            return extract_page(response.url, headers, response.body)
         except ExtractionError as exc:
             self.crawler.stats.inc_value(f"tag_archiver/extraction/{exc.reason}")
             self.crawler.stats.inc_value("tag_archiver/errors")
             logger.error("cannot extract %s: %s", response.url, exc)
             return None
+
+    def first(self, article: Article) -> bool:
+        """Whether no other crawler process of the run has asked for the article's page."""
+        return self.shares is None or self.shares.claim(article.url)
+
+    def handed_out(self, url: str, tag: str, named: bool = False) -> bool:
+        """Whether another of the run's crawler processes walks this tag (crawler.shares)."""
+        return self.shares is not None and self.shares.take(url, tag, named)
 
     def on_site(self, url: str) -> bool:
         if urlsplit(url).hostname == self.allowed_domains[0]:
@@ -418,7 +455,7 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
         if tag is not None and request.cb_kwargs.get("page_number", 1) == 1:
             self.tags_answered.add(tag)  # an answer of sorts: the failure is counted below
         if failure.check(HttpError):
-            self.responses += 1
+            self.answered()
             reason = f"HTTP {failure.value.response.status}"
         else:
             reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import random
+import re
 
+import lxml.html
 import pytest
+from w3lib.encoding import html_to_unicode
 
 from archive.errors import ExtractionError
 from archive.extract import extract_page
@@ -71,3 +74,30 @@ def test_a_php_warning_before_the_doctype_is_still_html():
         b'<!doctype html><html><body class="archive tag"><p>x</p></body></html>'
     )
     assert extract_page(URL, {}, body).kind is PageKind.TAG_ARCHIVE
+
+
+PAGE = (
+    '<!doctype html><html lang="fr"><head><meta charset="{charset}"><title>Caf\u00e9</title>'
+    '</head><body class="archive tag"><p>D\u00e9j\u00e0 vu \u2019 \U0001f600 &amp; '
+    "\x0b\x7f\u2028 <b>cr\u00e8me</b></p><!-- gone --><script>a = '<p>'</script></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/html; charset=UTF-8", PAGE.format(charset="utf-8").encode()),  # from its bytes
+        (None, b"\xef\xbb\xbf" + PAGE.format(charset="utf-8").encode()),  # a BOM
+        (None, b"<?xml version='1.0' encoding='utf-8'?>\n" + PAGE.format(charset="utf-8").encode()),
+        ("text/html; charset=UTF-8", PAGE.format(charset="utf-8").encode() + b"\xff"),  # invalid
+        ("text/html; charset=ISO-8859-1", "<p>Caf\u00e9 cr\u00e8me</p>".encode("latin-1")),
+    ],
+)
+def test_a_body_parses_as_its_decoded_text_does(content_type, body):
+    """Valid UTF-8 is parsed from the bytes, anything else from the decoded text: one tree."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    _, text = html_to_unicode(content_type, body)
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True)
+    expected = lxml.html.document_fromstring(text, parser=parser)
+    assert lxml.html.tostring(parse_html(headers, body)) == lxml.html.tostring(expected)

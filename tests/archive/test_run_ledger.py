@@ -94,7 +94,7 @@ def test_unlisted_under_names_what_the_run_should_check(tmp_path):
 def test_a_ledger_failure_after_the_save_rolls_back_as_a_failed_save_does(tmp_path):
     with Store(tmp_path / "a.db") as store:
         # the ledger's own table, made to fail after Store.save has done its part
-        store.db.execute(run_ledger._LEDGER)
+        store.db.execute(run_ledger._LEDGER.format(schema="temp"))
         store.db.execute(
             "CREATE TEMP TRIGGER boom BEFORE INSERT ON run_articles "
             "BEGIN SELECT RAISE(ABORT, 'temp disk trouble'); END"
@@ -108,3 +108,42 @@ def test_a_ledger_failure_after_the_save_rolls_back_as_a_failed_save_does(tmp_pa
         assert counts(tally) == (1, {"new": 1}, 0)
         assert store.db.execute("PRAGMA foreign_key_check").fetchall() == []
         assert [r["slug"] for r in store.db.query("SELECT slug FROM tags")] == ["news"]
+
+
+def test_a_shared_ledger_counts_an_article_once_across_the_stores_that_share_it(tmp_path):
+    """Two crawler processes of one run (crawler.shares): each store's ledger is the one
+    file, so an article the second stores again is unchanged and listed again, not new."""
+    shared = str(tmp_path / "ledger.sqlite")
+    with Store(tmp_path / "a.db") as first, Store(tmp_path / "a.db") as second:
+        run_ledger.share_ledger(first, shared)
+        run_ledger.share_ledger(second, shared)
+        assert counts(save_observed(first, [Observed(article(url=A))], T1)) == (1, {"new": 1}, 0)
+        again = save_observed(second, [Observed(article(url=A)), Observed(article(url=B))], T1)
+        assert counts(again) == (1, {"new": 1}, 1)
+        assert unlisted_under(second, [("news", "2023-01-01")]) == []
+    with Store(tmp_path / "a.db") as alone:  # a store of its own keeps a ledger of its own
+        assert unlisted_under(alone, [("news", "2023-01-01")]) == [A, B]
+
+
+def test_captures_are_committed_with_the_articles_that_name_them(tmp_path):
+    """One transaction: the captures first (the articles' foreign keys), then the articles;
+    a batch that fails leaves neither."""
+    from archive.warc.files import RecordLocation
+
+    def capture(n: int) -> tuple[RecordLocation, dict]:
+        where = RecordLocation("a.warc.gz", n * 1000, 900, f"<urn:uuid:{n:08d}>", "sha1:X", T1)
+        fields = {"capture_id": n, "url": f"http://b.test/{n}/", "status": 200,
+                  "fetched_at": T1, "content_type": "text/html", "run_id": None}  # fmt: skip
+        return where, fields
+
+    with Store(tmp_path / "a.db") as store:
+        save_observed(store, [Observed(article(url=A), 1)], T1, captures=[capture(1), capture(2)])
+        assert [r["id"] for r in store.db.query("SELECT id FROM captures")] == [1, 2]
+        assert store.db.execute("SELECT capture_id FROM articles").fetchall() == [(1,)]
+        store.db.execute(
+            "CREATE TEMP TRIGGER boom BEFORE INSERT ON articles "
+            "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+        )
+        with pytest.raises(StoreError, match="disk trouble"):
+            save_observed(store, [Observed(article(url=B), 3)], T1, captures=[capture(3)])
+        assert [r["id"] for r in store.db.query("SELECT id FROM captures")] == [1, 2]

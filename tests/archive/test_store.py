@@ -225,3 +225,46 @@ def test_a_term_first_seen_in_a_failed_batch_is_stored_by_the_next(tmp_path):
         "SELECT t.slug, t.name FROM article_tags l JOIN tags t ON t.id = l.tag_id"
     ).fetchall()
     assert linked == [("fresh", "Fresh")]
+
+
+_OBSERVATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["http://b.test/a/", "http://b.test/b/", "http://b.test/c/"]),
+        st.sampled_from([None, 1, 2]),  # post IDs shared across URLs: permalink changes
+        st.sampled_from(["Scaling laws.", "Compute and data.", "Agents act."]),
+        st.sampled_from(["Title", "Another title"]),
+        st.sampled_from(list(Source)),
+        st.sampled_from([(), (Term("news"),), (Term("news", "News", None), Term("ai"))]),
+    ),
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(earlier=_OBSERVATIONS, observations=_OBSERVATIONS.filter(bool))
+def test_a_batch_stores_what_its_observations_store_one_by_one(
+    tmp_path_factory, earlier, observations
+):
+    """Rows written at the end of a batch, lookups skipped for what the batch shows is new:
+    every table ends as if each observation had been its own batch, row ids included."""
+
+    def observed(values):
+        return [
+            Observed(article(url, source, text, title=title, wp_post_id=post_id, tags=tags))
+            for url, post_id, text, title, source, tags in values
+        ]
+
+    folder = tmp_path_factory.mktemp("batch")
+    together, apart = Store(folder / "together.db"), Store(folder / "apart.db")
+    for store in (together, apart):
+        for one in observed(earlier):
+            store.save([one], T1)
+    batch = observed(observations)
+    outcomes = together.save(batch, T2)
+    assert [saved for one in batch for saved in apart.save([one], T2)] == outcomes
+    for store in (together, apart):
+        _search_index_matches_the_tables(store)
+        store.close()
+    assert dump(folder / "together.db", ignore=()) == dump(folder / "apart.db", ignore=())

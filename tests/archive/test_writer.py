@@ -19,6 +19,7 @@ from archive.errors import StoreError
 from archive.records import Observed
 from archive.run_ledger import save_observed
 from archive.store import Outcome, Store
+from archive.store_thread import StoreThread
 from archive.warc.files import RecordLocation
 from archive.writer import OPERATIONS, StoreWriter, UnknownOperation
 from tests.helpers import T1, article, dump
@@ -39,8 +40,16 @@ def capture(writer, n: int, capture_id: int):
 
 
 @pytest.fixture
-def writer(tmp_path):
+def process_writer(tmp_path):
     started = StoreWriter(tmp_path / "a.db")
+    yield started
+    started.close()
+
+
+@pytest.fixture(params=[StoreWriter, StoreThread])
+def writer(request, tmp_path):
+    """Both forms of the writer, in a process of its own and on a thread, keep one contract."""
+    started = request.param(tmp_path / "a.db")
     yield started
     started.close()
 
@@ -91,10 +100,13 @@ def test_every_operation_names_a_function_of_the_store():
         assert callable(function), spelled
 
 
-def test_a_call_that_cannot_be_sent_fails_alone(writer):
+def test_a_call_that_cannot_be_sent_fails_alone(tmp_path):
+    writer = StoreWriter(tmp_path / "a.db")  # in a process of its own: what cannot be pickled
     error = writer.submit("unlisted_under", lambda: None).exception(timeout=60)
     assert not isinstance(error, StoreError) and "lambda" in str(error)
     assert writer.submit("next_capture_id").result(timeout=60) == 1
+
+    writer.close()
 
 
 def test_a_file_that_is_not_a_database_is_refused_at_start(tmp_path):
@@ -114,21 +126,21 @@ def test_close_waits_for_everything_sent(tmp_path):
     assert isinstance(writer.submit("next_capture_id").exception(), StoreError)
 
 
-def test_the_writer_stores_without_numpy_or_pandas(writer):
+def test_the_writer_stores_without_numpy_or_pandas(process_writer):
     pytest.importorskip("numpy")  # installed, so sqlite-utils would import it if let
-    capture(writer, 1, 1).result(timeout=60)
-    mapped = Path(f"/proc/{writer.pid}/maps").read_text()
+    capture(process_writer, 1, 1).result(timeout=60)
+    mapped = Path(f"/proc/{process_writer.pid}/maps").read_text()
     assert "sqlite3" in mapped  # it has stored
     assert "numpy" not in mapped and "pandas" not in mapped
 
 
-def test_a_dead_writer_fails_what_is_pending_and_what_comes_after(writer):
-    writer.submit("next_capture_id").result(timeout=60)
-    os.kill(writer._process.pid, signal.SIGKILL)
+def test_a_dead_writer_fails_what_is_pending_and_what_comes_after(process_writer):
+    process_writer.submit("next_capture_id").result(timeout=60)
+    os.kill(process_writer._process.pid, signal.SIGKILL)
     deadline = time.monotonic() + 30
     error = None
     while error is None and time.monotonic() < deadline:
-        error = writer.submit("next_capture_id").exception(timeout=30)
+        error = process_writer.submit("next_capture_id").exception(timeout=30)
     assert isinstance(error, StoreError) and "exited" in str(error)
 
 
@@ -172,3 +184,14 @@ def test_killing_the_caller_ends_its_helpers_after_the_writes_it_sent(tmp_path):
                 os.kill(pid, signal.SIGKILL)
     count = sqlite3.connect(tmp_path / "a.db").execute("SELECT count(*) FROM captures")
     assert count.fetchone()[0] == 500
+
+
+def test_a_killed_thread_writer_fails_what_it_had_not_begun(tmp_path):
+    """A forced stop: calls not yet begun fail with StoreError; the store stays whole."""
+    writer = StoreThread(tmp_path / "a.db")
+    assert capture(writer, 1, capture_id=1).result(timeout=60) == 1
+    writer.kill()
+    assert isinstance(capture(writer, 2, capture_id=2).exception(timeout=60), StoreError)
+    assert writer.close(timeout=5) is False
+    with Store(tmp_path / "a.db") as store:
+        assert store.next_capture_id() == 2

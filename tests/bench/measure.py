@@ -1,6 +1,7 @@
 """Run a command and measure its whole process tree: wall time, CPU, peak RSS.
 
     python -m tests.bench.measure -- COMMAND ARGS...   # prints one JSON line
+    python -m tests.bench.measure --output FILE -- COMMAND ARGS...   # its output kept in FILE
 
 os.wait4() on the command alone undercounts: multiprocessing's forkserver and the workers it
 forks are not waited for by the command, so their CPU never reaches its rusage. This process
@@ -52,15 +53,19 @@ def _tree_rss(root: int) -> int:
     return total
 
 
-def measure(command: list[str], cwd: str | None = None, env: dict | None = None) -> dict:
+def measure(
+    command: list[str], cwd: str | None = None, env: dict | None = None, output: str | None = None
+) -> dict:
+    """`output`: a file for the command's stdout and stderr (default: discarded)."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    sink = open(output, "wb") if output else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=sink, stderr=sink)
+    if output:
+        sink.close()  # the command has its own copy
     peak = 0
     done = threading.Event()
 
@@ -93,6 +98,9 @@ def measure(command: list[str], cwd: str | None = None, env: dict | None = None)
 
 if __name__ == "__main__":
     args = sys.argv[1:]
+    output = None
+    if args[:1] == ["--output"]:
+        output, args = args[1], args[2:]
     if args[:1] == ["--"]:
         args = args[1:]
-    print(json.dumps(measure(args)))
+    print(json.dumps(measure(args, output=output)))

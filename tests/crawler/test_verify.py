@@ -75,9 +75,8 @@ def last_findings(db: Path) -> list[tuple]:
 def test_crawl_then_verify_in_one_run_matches(tmp_path):
     db = tmp_path / "a.db"
     with rest_site(page_size=3) as server:
-        result = run_cli(
-            "crawl", server.origin, "--db", str(db), "--delay", "0", "--all-tags", "--verify"
-        )
+        result = run_cli("crawl", server.origin, "--db", str(db), "--delay", "0", "--all-tags",
+                         "--verify", "--crawlers", "2")  # fmt: skip
         rest_requests = list(server.rest_requests)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout.splitlines()
@@ -99,11 +98,12 @@ def test_crawl_then_verify_in_one_run_matches(tmp_path):
     # pages of 3: the 8 tags in 3 pages; history's 11 posts in 4, productivity's 6 in 2
     assert rest_requests.count("/wp/v2/tags") == 3
     assert rest_requests.count("/wp/v2/posts") == 7 + 3 + 1
-    # one run: the crawl's, which says it was verified, lists both WARC files
+    # one run: the crawl's, which says it was verified, lists every WARC file: those of its
+    # two crawler processes and the verification's
     ((status, options, files),) = rows(db, "SELECT status, options, warc_files FROM runs")
     assert status == "finished"
     assert json.loads(options)["verify"] == {"verify": True, "all_tags": True}
-    assert sorted(json.loads(files)) == [w.name for w in warcs(db)] and len(warcs(db)) == 2
+    assert sorted(json.loads(files)) == [w.name for w in warcs(db)] and len(warcs(db)) == 3
     assert rows(db, "SELECT run_id, kind, count(*) FROM verifications GROUP BY 1, 2") == [
         (1, "expected", 7)
     ]

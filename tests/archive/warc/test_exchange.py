@@ -11,7 +11,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 from warcio.warcwriter import WARCWriter
 
-from archive.warc.exchange import Exchange, build_pair
+from archive.warc.exchange import Exchange, build_pair, payload_digest
 
 GOLDEN = Path(__file__).parent / "golden"
 BODY = gzip.compress(b"<html><body>caf\xc3\xa9</body></html>", mtime=0)
@@ -41,10 +41,10 @@ IDS = {"response_id": "<urn:uuid:00000000-0000-0000-0000-000000000001>",
        "request_id": "<urn:uuid:00000000-0000-0000-0000-000000000002>"}  # fmt: skip
 
 
-def records_bytes(exchange: Exchange, *, gzipped: bool = False) -> bytes:
+def records_bytes(exchange: Exchange, *, gzipped: bool = False, **given) -> bytes:
     out = BytesIO()
     writer = WARCWriter(out, gzip=gzipped, warc_version="1.1")
-    response, request = build_pair(writer, exchange, **IDS)
+    response, request = build_pair(writer, exchange, **IDS, **given)
     writer.write_record(response)
     writer.write_record(request)
     return out.getvalue()
@@ -115,3 +115,19 @@ def test_truncated_body_is_marked():
 
     text = records_bytes(replace(EXCHANGE, truncated="length")).decode("latin-1")
     assert "WARC-Truncated: length" in text
+
+
+def test_a_digest_the_caller_computed_is_the_one_warcio_would_write():
+    """The crawler hashes a body once (for its revisit check) and hands the digest over;
+    the records say what warcio's say when it hashes the body itself (headers in another
+    order), and warcio's own check accepts the digest."""
+
+    def records(data: bytes) -> list[tuple[list, bytes]]:
+        return [
+            (sorted(r.rec_headers.headers), r.content_stream().read())
+            for r in ArchiveIterator(BytesIO(data), check_digests="raise")
+        ]
+
+    given = records_bytes(EXCHANGE, payload_digest=payload_digest(BODY))
+    assert records(given) == records(records_bytes(EXCHANGE))
+    assert f"WARC-Payload-Digest: {payload_digest(BODY)}".encode() in given
