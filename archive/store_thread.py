@@ -17,10 +17,16 @@ from typing import Any
 from archive.errors import StoreError
 from archive.writer import OPERATIONS, Operations, UnknownOperation
 
+# Calls sent and not yet carried out, at most: a writer that falls behind (waiting for
+# another crawler process's transaction) slows the caller instead of filling its memory
+# with batches of articles.
+MAX_PENDING = 2
+
 
 class StoreThread:
     def __init__(self, path: str | Path, *, durable: bool = False) -> None:
         """Opens the store on the thread; StoreError if it cannot be opened."""
+        self._pending = threading.BoundedSemaphore(MAX_PENDING)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="tag-archiver store")
         self._operations = Operations()
         self._store: Any = None
@@ -36,15 +42,20 @@ class StoreThread:
 
     def submit(self, operation: str, *args: Any, **kwargs: Any) -> Future:
         """The operation named (OPERATIONS) run as f(store, *args, **kwargs) on the thread,
-        after every earlier call. UnknownOperation, at once, for a name not in OPERATIONS."""
+        after every earlier call. Blocks while MAX_PENDING calls wait. UnknownOperation, at
+        once, for a name not in OPERATIONS."""
         if operation not in OPERATIONS:
             raise UnknownOperation(f"the database writer has no operation {operation!r}")
+        self._pending.acquire()
         with self._lock:
             if self._closing or self._broken is not None:
+                self._pending.release()
                 future: Future = Future()
                 future.set_exception(self._broken or StoreError("the database writer is closed"))
                 return future
-            return self._executor.submit(self._run, operation, args, kwargs)
+            future = self._executor.submit(self._run, operation, args, kwargs)
+        future.add_done_callback(lambda _: self._pending.release())
+        return future
 
     def _run(self, operation: str, args: tuple, kwargs: dict) -> Any:
         if self._broken is not None:

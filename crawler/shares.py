@@ -51,9 +51,9 @@ from archive.extract.urls import canonical_url
 
 logger = logging.getLogger(__name__)
 
-# Counters a child reports that are not summed into the run's: they describe one process.
 # The limits the processes share (divided()).
 LIMITS = ("CONCURRENT_REQUESTS_PER_DOMAIN", "CONCURRENT_REQUESTS")
+# Counters a child reports that are not summed into the run's: they describe one process.
 NOT_SUMMED = ("tag_archiver/run_id", "memusage/", "elapsed_time_seconds", "log_count/")
 
 
@@ -106,7 +106,6 @@ class _Child:
         )
         self.tags: queue.Queue[str | None] = queue.Queue()
         self.ended: defer.Deferred[ShareResult] = defer.Deferred()
-        self.signalled = 0
         threading.Thread(target=self._feed, name=f"crawler {index} tags", daemon=True).start()
         threading.Thread(target=self._wait, name=f"crawler {index} exit", daemon=True).start()
 

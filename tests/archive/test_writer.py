@@ -195,3 +195,24 @@ def test_a_killed_thread_writer_fails_what_it_had_not_begun(tmp_path):
     assert writer.close(timeout=5) is False
     with Store(tmp_path / "a.db") as store:
         assert store.next_capture_id() == 2
+
+
+def test_a_thread_writer_that_falls_behind_holds_up_the_caller(tmp_path):
+    """At most MAX_PENDING calls wait: while another connection holds the write lock, the
+    next call blocks its caller (the crawl slows down instead of piling up batches)."""
+    import threading
+
+    from archive.store_thread import MAX_PENDING
+
+    writer = StoreThread(tmp_path / "a.db")
+    other = sqlite3.connect(tmp_path / "a.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another crawler process's transaction
+    waiting = [capture(writer, n, capture_id=n) for n in range(1, MAX_PENDING + 1)]
+    sent = threading.Event()
+    threading.Thread(target=lambda: (capture(writer, 9, capture_id=9), sent.set())).start()
+    assert not sent.wait(0.5)
+    other.execute("COMMIT")
+    assert sent.wait(30)
+    assert [f.result(timeout=30) for f in waiting] == list(range(1, MAX_PENDING + 1))
+    writer.close()
+    other.close()
