@@ -56,10 +56,10 @@ def reextract(warc_files: Iterable[Path], db_path: Path, workers: int | None = N
 
 def reextract_workers(files: int) -> int:
     """One reader-extractor process per core, no more than there are files; none (all in
-    this process) on a single core or for a single file, where processes would only add
-    the cost of handing the records over."""
+    this process) on a single core. A single file still gets its reader: reading and
+    extracting beside the storing measured 0.87x the time of doing both in turn."""
     cores = os.cpu_count() or 1
-    return min(cores, files) if cores > 1 and files > 1 else 0
+    return min(cores, files) if cores > 1 else 0
 
 
 def _store_all(store: Store, records: Iterator[ExtractedRecord], counts: Counter) -> None:

@@ -453,7 +453,8 @@ def warc_repair(warc_dir: Path) -> None:
 @click.option(
     "--workers",
     type=click.IntRange(min=0),
-    help="Extraction processes (default: one per core; 0: extract in this process).",
+    help="Processes that read and extract WARC files, a file each at a time (default: one "
+    "per core, no more than the files; 0: all in this process, which also stores).",
 )
 def reextract(db: Path, warcs: tuple[Path, ...], workers: int | None) -> None:
     """Rebuild a database from WARC files alone, with the current extractor."""

@@ -171,11 +171,11 @@ def test_a_damaged_file_stops_the_run_and_says_which(warc_files, tmp_path, proce
     assert [p.name for p in db.parent.iterdir()] == ["a.db"]  # no spool left
 
 
-def test_one_core_or_one_file_is_read_in_process(monkeypatch):
+def test_one_core_is_read_in_process_and_one_file_by_one_reader(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert reextract_workers(8) == 0
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    assert reextract_workers(1) == 0
+    assert reextract_workers(1) == 1
     assert reextract_workers(8) == 2
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
     assert reextract_workers(3) == 3
