@@ -88,12 +88,11 @@ class DatabaseWriter:
         after every call submitted before it (and after the captures added before it, which
         a batch of articles commits in its own transaction). UnknownOperation, at once, for
         a name it does not have."""
-        if self.pending_captures:
+        if operation == "save_observed":
             captures, self.pending_captures = self.pending_captures, []
-            if operation == "save_observed":
-                kwargs["captures"] = captures
-            else:
-                self._submit("add_captures", captures)
+            kwargs["captures"] = captures
+        else:
+            self._send_captures()
         return self._submit(operation, *args, **kwargs)
 
     def _submit(self, operation: str, *args: Any, **kwargs: Any) -> asyncio.Future:
@@ -112,9 +111,7 @@ class DatabaseWriter:
         StoreError if the database can no longer be written (the crawl is then stopping)."""
         if self.writer is None or self.failed:
             raise StoreError("the database can no longer be written")
-        if self.pending_captures:
-            captures, self.pending_captures = self.pending_captures, []
-            self._submit("add_captures", captures)
+        self._send_captures()
         try:
             return self.writer.submit(operation, *args).result()
         except StoreError as exc:
@@ -131,11 +128,16 @@ class DatabaseWriter:
 
     async def drained(self) -> None:
         """Every write submitted so far has finished (or failed), captures included."""
-        if self.pending_captures and self.writer is not None and not self.failed:
-            captures, self.pending_captures = self.pending_captures, []
-            self._submit("add_captures", captures)
+        if self.writer is not None and not self.failed:
+            self._send_captures()
         while self.in_flight:
             await asyncio.wait(list(self.in_flight))
+
+    def _send_captures(self) -> None:
+        """The captures waiting for a batch of articles, written now in one transaction."""
+        if self.pending_captures:
+            captures, self.pending_captures = self.pending_captures, []
+            self._submit("add_captures", captures)
 
     def _done(self, future: asyncio.Future) -> None:
         self.in_flight.discard(future)

@@ -165,6 +165,11 @@ class SharedClaims:
         self.db.execute("PRAGMA synchronous = OFF")  # scratch: gone with the run
         self.db.execute("CREATE TABLE IF NOT EXISTS claims (url TEXT PRIMARY KEY) WITHOUT ROWID")
 
+    @property
+    def finished(self) -> bool:
+        """No more tags are handed out: the run's end has begun."""
+        return self._finishing is not None
+
     def claim(self, url: str) -> bool:
         """True for the first process to claim `url` (its canonical form), False after."""
         cursor = self.db.execute("INSERT OR IGNORE INTO claims VALUES (?)", [canonical_url(url)])
@@ -197,7 +202,6 @@ class CrawlShares:
         self.children: list[_Child] = []
         self.handed_out = 0
         self.results: list[ShareResult] = []
-        self.finished = False
         self._finishing: asyncio.Future | None = None
 
     @classmethod
@@ -235,6 +239,11 @@ class CrawlShares:
             " ".join(str(child.process.pid) for child in self.children),
         )
 
+    @property
+    def finished(self) -> bool:
+        """No more tags are handed out: the run's end has begun."""
+        return self._finishing is not None
+
     def claim(self, url: str) -> bool:
         """Whether this process is the run's first to ask for `url` (and so asks for it)."""
         return self.claims is None or self.claims.claim(url)
@@ -254,7 +263,6 @@ class CrawlShares:
         this process's (counters summed, WARC files listed). Any number of callers wait for
         the one ending."""
         if self._finishing is None:
-            self.finished = True
             self._finishing = asyncio.ensure_future(self._finish())
         return await self._finishing
 
