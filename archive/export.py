@@ -10,22 +10,40 @@ from typing import IO
 
 import sqlite_utils
 
+from archive.errors import ArchiveError
+from archive.extract.urls import site_root
+
 FIELDS = [
     "url", "title", "published", "author", "tags", "categories", "word_count", "content_text",
     "sections",
 ]  # fmt: skip
 
 
-def article_records(db_path: Path, tag: str | None = None) -> Iterator[dict]:
+def article_records(
+    db_path: Path, tag: str | None = None, site: str | None = None
+) -> Iterator[dict]:
+    """Every article (under `tag`, of `site`: each when given), newest first. ArchiveError
+    for a site the database does not hold."""
     db = sqlite_utils.Database(db_path)
     try:
-        where, params = "", []
+        conditions, params = [], []
+        if site:
+            try:
+                root = site_root(site)
+            except ValueError as exc:
+                raise ArchiveError(str(exc)) from exc
+            found = db.execute("SELECT id FROM sites WHERE url = ?", [root]).fetchone()
+            if found is None:
+                raise ArchiveError(f"{db_path} holds no site {root}")
+            conditions.append("a.site_id = ?")
+            params.append(found[0])
         if tag:
-            where = (
-                "WHERE a.id IN (SELECT l.article_id FROM article_tags l JOIN tags t "
+            conditions.append(
+                "a.id IN (SELECT l.article_id FROM article_tags l JOIN tags t "
                 "ON t.id = l.tag_id WHERE t.slug = ? OR t.name = ?)"
             )
-            params = [tag, tag]
+            params += [tag, tag]
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         for row in db.query(
             "SELECT a.id, a.url, a.title, a.published, a.author, a.word_count, a.content_text, "
             f"s.tags, s.categories FROM articles a JOIN article_summary s ON s.id = a.id {where} "

@@ -47,8 +47,9 @@ def pages(db_path: Path) -> list[dict]:
 
 
 def pack(db_path: Path, warc_dir: Path, out: Path, title: str | None = None) -> int:
-    """Write `out`; returns the number of pages listed."""
-    warcs = sorted(Path(warc_dir).glob("*.warc.gz"))
+    """Write `out`; returns the number of pages listed. A merged database's WARC root holds
+    a directory per site (archive.shards): their files are packed too."""
+    warcs = sorted(Path(warc_dir).rglob("*.warc.gz"))
     if not warcs:
         raise ArchiveError(f"no finished WARC files in {warc_dir}")
     listed = pages(db_path)

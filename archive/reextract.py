@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from archive.extract.workers import (
 )
 from archive.records import Observed
 from archive.store import Store
+from archive.warc.reader import file_site
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +34,14 @@ logger = logging.getLogger(__name__)
 TRANSACTION_RESPONSES = 500
 
 
-def reextract(warc_files: Iterable[Path], db_path: Path, workers: int | None = None) -> Counter:
+def reextract(
+    warc_files: Iterable[Path], db_path: Path, workers: int | None = None, site: str | None = None
+) -> Counter:
     """Returns counts: responses, pages extracted (pages/KIND), articles, unreadable pages
     (unreadable/REASON).
+
+    Each file's rows are stored as the site's it belongs to (archive.warc.reader.file_site),
+    or as `site`'s when given.
 
     `workers` reader-extractor processes (default: one per core) each read whole WARC files
     and extract them (archive.extract.workers.WarcExtractors), while this process stores
@@ -45,12 +51,13 @@ def reextract(warc_files: Iterable[Path], db_path: Path, workers: int | None = N
     paths = sorted(Path(p) for p in warc_files)
     processes = reextract_workers(len(paths)) if workers is None else min(workers, len(paths))
     counts: Counter = Counter()
+    sites = {path.name: site or file_site(path) for path in paths}
     with Store(db_path) as store:
         if processes == 0:
-            _store_all(store, read_warc_files(paths), counts)
+            _store_all(store, read_warc_files(paths), counts, sites)
         else:
             with WarcExtractors(paths, processes, Path(db_path).parent) as extractors:
-                _store_all(store, extractors.records(), counts)
+                _store_all(store, extractors.records(), counts, sites)
     return counts
 
 
@@ -62,31 +69,46 @@ def reextract_workers(files: int) -> int:
     return min(cores, files) if cores > 1 else 0
 
 
-def _store_all(store: Store, records: Iterator[ExtractedRecord], counts: Counter) -> None:
+def _store_all(
+    store: Store,
+    records: Iterator[ExtractedRecord],
+    counts: Counter,
+    sites: Mapping[str, str | None],
+) -> None:
     counted = _counted(records, counts)
-    while store_reextracted(store, islice(counted, TRANSACTION_RESPONSES)):
+    while store_reextracted(store, islice(counted, TRANSACTION_RESPONSES), sites):
         pass
 
 
-def store_reextracted(store: Store, records: Iterable[ExtractedRecord]) -> int:
+def store_reextracted(
+    store: Store,
+    records: Iterable[ExtractedRecord],
+    sites: Mapping[str, str | None] | None = None,
+) -> int:
     """Store the records' capture rows (those not stored already; none for a record without
     a valid WARC-Date) and the articles read from them, in one transaction, its new rows
-    indexed once. Returns how many records there were. Also the writer's
-    "store_reextracted" operation (archive.writer)."""
+    indexed once; `sites`: WARC file name -> the site its rows are stored as (else the
+    store's). Returns how many records there were. Also the writer's "store_reextracted"
+    operation (archive.writer)."""
     stored = 0
     # Records fetched in the same second share their seen_at, and their articles go to the
     # store as one batch (what the store does per batch, it does once): in record order,
     # after their capture rows, so the rows are those that storing record by record gives.
     batch: list[Observed] = []
     seen_at = None
+    store_site = None
     with store.bulk():
         for record in records:
             stored += 1
             if record.fetched_at is None:
                 continue
-            if batch and record.fetched_at != seen_at:
+            site = sites.get(record.location.warc_file) if sites else None
+            if batch and (record.fetched_at != seen_at or (site and site != store_site)):
                 store.save(batch, seen_at)
                 batch = []
+            if site and site != store_site:
+                store.use_site(site)
+                store_site = site
             seen_at = record.fetched_at
             location = record.location
             existing = store.conn.execute(

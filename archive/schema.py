@@ -8,9 +8,12 @@ the schema is a new step, never an edit of an old one.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import sqlite_utils
 
 from archive.errors import StoreError
+from archive.extract.urls import site_root
 
 # table -> its columns in the full-text index ("<table>_fts"); see Store.index_new_rows().
 SEARCHED = {"articles": ("title", "content_text"), "sections": ("heading", "text")}
@@ -290,6 +293,109 @@ def _v5_fidelity(db: sqlite_utils.Database) -> None:
     db["verifications"].create_index(["run_id"])
 
 
+# The views as step 6 defines them: each names the site its rows belong to.
+VIEWS_WITH_SITES = {
+    "article_summary": f"""
+SELECT a.id, a.url, a.title, a.published, substr(a.published, 1, 4) AS year, a.author,
+  (SELECT json_group_array(name) FROM (SELECT t.name FROM article_tags l
+     JOIN tags t ON t.id = l.tag_id WHERE l.article_id = a.id ORDER BY t.name)) AS tags,
+  (SELECT json_group_array(name) FROM (SELECT c.name FROM article_categories l
+     JOIN categories c ON c.id = l.category_id WHERE l.article_id = a.id
+     ORDER BY c.name)) AS categories,
+  (SELECT s.text FROM sections s WHERE s.article_id = a.id AND ({_SUMMARY_HEADINGS})
+     ORDER BY CASE WHEN s.heading LIKE 'TL%' THEN 0 ELSE 1 END, s.position LIMIT 1) AS summary,
+  (SELECT count(*) FROM section_items i JOIN sections s ON s.id = i.section_id
+     WHERE s.article_id = a.id AND s.heading LIKE '%takeaway%') AS takeaway_count,
+  a.word_count, a.capture_id, (SELECT url FROM sites WHERE id = a.site_id) AS site
+FROM articles a""",
+    "takeaways": """
+SELECT i.id, a.id AS article_id, a.title AS article, a.url, a.published, s.heading,
+  i.position, i.depth, i.text, (SELECT url FROM sites WHERE id = a.site_id) AS site
+FROM section_items i JOIN sections s ON s.id = i.section_id JOIN articles a ON a.id = s.article_id
+WHERE s.heading LIKE '%takeaway%'""",
+    "tag_stats": """
+SELECT t.id, t.name, t.slug, t.url, count(l.article_id) AS articles,
+  min(a.published) AS first_published, max(a.published) AS last_published,
+  (SELECT url FROM sites WHERE id = t.site_id) AS site
+FROM tags t LEFT JOIN article_tags l ON l.tag_id = t.id LEFT JOIN articles a ON a.id = l.article_id
+GROUP BY t.id""",
+    # Per site: what the database holds of it, and its latest run.
+    "site_stats": """
+SELECT s.id, s.url, s.name,
+  (SELECT count(*) FROM articles a WHERE a.site_id = s.id) AS articles,
+  (SELECT count(*) FROM tags t WHERE t.site_id = s.id) AS tags,
+  (SELECT count(*) FROM captures c WHERE c.site_id = s.id) AS captures,
+  (SELECT count(*) FROM runs r WHERE r.site_id = s.id) AS runs,
+  (SELECT max(r.started_at) FROM runs r WHERE r.site_id = s.id) AS last_run_started,
+  (SELECT r.status FROM runs r WHERE r.site_id = s.id ORDER BY r.id DESC LIMIT 1)
+    AS last_run_status
+FROM sites s""",
+}
+# Tables whose rows belong to one site.
+SITE_TABLES = ("runs", "captures", "articles", "tags", "categories")
+
+
+def _v6_sites(db: sqlite_utils.Database) -> None:
+    """Many blogs in one database (issue 16): a `sites` table; runs, captures, articles and
+    terms name their site; a tag or category is unique per site (two blogs' `ai` tags are two
+    rows), an article's URL stays unique. Runs get a uuid, their identity across databases.
+    A database written before holds one site: the one its runs name (else the origin of its
+    first capture), and every row is that site's."""
+    db["sites"].create({"id": int, "url": str, "name": str}, pk="id", not_null={"url"})
+    db["sites"].create_index(["url"], unique=True)
+    for table in SITE_TABLES:
+        # Plain ALTER TABLE: sqlite-utils' foreign-key path rebuilds the table, triggers lost.
+        db.execute(f"ALTER TABLE [{table}] ADD COLUMN site_id INTEGER REFERENCES sites(id)")
+        db[table].create_index(["site_id"])
+    # Runs and their captures: several crawled sites (a database some used that way) each
+    # keep theirs.
+    for (site,) in db.execute("SELECT DISTINCT site FROM runs WHERE site != '' ORDER BY id"):
+        db.execute("INSERT OR IGNORE INTO sites (url) VALUES (?)", [_root(site)])
+        db.execute(
+            "UPDATE runs SET site_id = (SELECT id FROM sites WHERE url = ?) WHERE site = ?",
+            [_root(site), site],
+        )
+    first = db.execute("SELECT url FROM captures ORDER BY id LIMIT 1").fetchone()
+    if first is not None and not db.execute("SELECT 1 FROM sites").fetchone():
+        parts = urlsplit(first[0])
+        db.execute("INSERT INTO sites (url) VALUES (?)", [f"{parts.scheme}://{parts.netloc}/"])
+    db.execute(
+        "UPDATE captures SET site_id = (SELECT site_id FROM runs WHERE runs.id = captures.run_id)"
+    )
+    db.execute(
+        "UPDATE articles SET site_id = "
+        "(SELECT site_id FROM captures WHERE captures.id = articles.capture_id)"
+    )
+    # What no run or capture ties to a site is the first site's: before this step a
+    # database held one.
+    for table in SITE_TABLES:
+        db.execute(
+            f"UPDATE [{table}] SET site_id = (SELECT min(id) FROM sites) WHERE site_id IS NULL"
+        )
+    for table, link_table, key in TERM_TABLES.values():
+        db.execute(
+            f"UPDATE [{table}] SET site_id = coalesce((SELECT a.site_id FROM [{link_table}] l "
+            f"JOIN articles a ON a.id = l.article_id WHERE l.[{key}] = [{table}].id LIMIT 1), "
+            "site_id)"
+        )
+        db.execute(f"DROP INDEX [idx_{table}_slug]")
+        db[table].create_index(["site_id", "slug"], unique=True)
+    # A run's identity in any database: merging a shard (archive.merge) adds its runs once.
+    db.execute("ALTER TABLE runs ADD COLUMN uuid TEXT")
+    db.execute("UPDATE runs SET uuid = lower(hex(randomblob(16)))")
+    db["runs"].create_index(["uuid"], unique=True)
+    for name in VIEWS_WITH_SITES:
+        db.execute(f"DROP VIEW IF EXISTS [{name}]")
+        db.create_view(name, VIEWS_WITH_SITES[name].strip())
+
+
+def _root(site: str) -> str:
+    try:
+        return site_root(site)
+    except ValueError:
+        return site
+
+
 # MIGRATIONS[n] takes a database from schema version n to n + 1.
 MIGRATIONS = (
     _v1_tables,
@@ -297,6 +403,7 @@ MIGRATIONS = (
     _v3_runs_and_history,
     _v4_search_indexed_by_the_store,
     _v5_fidelity,
+    _v6_sites,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

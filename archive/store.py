@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ import sqlite_utils
 
 from archive.errors import StoreError
 from archive.extract import EXTRACTOR_VERSION
-from archive.extract.urls import html_class_form
+from archive.extract.urls import html_class_form, site_root
 from archive.known_articles import KnownArticles
 from archive.records import Content, ContentKind, Observed, Source, Term
 from archive.schema import SEARCHED, TERM_TABLES, ensure_schema
@@ -66,7 +67,8 @@ _LOOKUP = (
     "(SELECT 1 FROM article_urls WHERE url = :url) FROM articles WHERE id = coalesce("
     "(SELECT article_id FROM article_urls WHERE url = :url), "
     "(SELECT id FROM articles WHERE url = :url), "
-    "(SELECT id FROM articles WHERE wp_post_id = :post_id ORDER BY id LIMIT 1))"
+    "(SELECT id FROM articles WHERE wp_post_id = :post_id AND site_id IS :site "
+    "ORDER BY id LIMIT 1))"
 )
 _INSERTED_COLUMNS = (
     "url",
@@ -82,6 +84,7 @@ _INSERTED_COLUMNS = (
     "extractor_version",
     "first_seen",
     "last_seen",
+    "site_id",
 )
 _INSERT_ARTICLE = (
     f"INSERT INTO articles ({', '.join(_INSERTED_COLUMNS)}) "
@@ -141,8 +144,9 @@ class Store:
     commit survives a crash of the process, and a power cut can lose the last few; WAL
     keeps the database consistent either way."""
 
-    def __init__(self, path: str | Path, *, durable: bool = False) -> None:
-        """Open (or create) the database at `path`, ready to write.
+    def __init__(self, path: str | Path, *, durable: bool = False, site: str | None = None) -> None:
+        """Open (or create) the database at `path`, ready to write; `site`: the site what
+        it writes belongs to (use_site).
 
         Raises StoreError naming the path: a file or directory that cannot be written (the
         store writes; SQLite also creates PATH-wal and PATH-shm beside the file), or a file
@@ -167,8 +171,31 @@ class Store:
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA busy_timeout = 10000")
             ensure_schema(self.db)
+            # The site the rows written belong to (use_site); None only for a caller that
+            # writes no site's rows, or a test.
+            self.site_id: int | None = None
+            if site is not None:
+                self.use_site(site)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open {path} as a SQLite database: {_explain(exc)}") from exc
+
+    def use_site(self, url: str, name: str | None = None) -> int:
+        """From now on, what this store writes (runs, captures, articles, terms) is the
+        site's at `url` (normalised: archive.extract.urls.site_root), added to `sites` if new.
+        Returns its id. Terms are looked up within the site: two blogs' `ai` tags are two."""
+        root = _site_url(url)
+        with self.writing(), self.transaction():
+            self.conn.execute("INSERT OR IGNORE INTO sites (url) VALUES (?)", [root])
+            if name is not None:
+                self.conn.execute("UPDATE sites SET name = ? WHERE url = ?", [name, root])
+        self.site_id = self.site_id_of(root)
+        self._terms.clear()
+        return self.site_id
+
+    def site_id_of(self, url: str) -> int | None:
+        """The id of the site at `url` (normalised), or None when the database has none."""
+        row = self.conn.execute("SELECT id FROM sites WHERE url = ?", [_site_url(url)]).fetchone()
+        return row[0] if row else None
 
     def close(self) -> None:
         self.db.close()
@@ -219,7 +246,8 @@ class Store:
         with self.writing(), self.transaction():
             return self._insert_row(
                 "captures",
-                _capture_row(location, url, status, fetched_at, content_type, capture_id, extra),
+                _capture_row(location, url, status, fetched_at, content_type, capture_id, extra)
+                | {"site_id": self.site_id},
             )
 
     def add_captures(self, captures: Iterable[tuple[RecordLocation, dict]]) -> None:
@@ -238,7 +266,8 @@ class Store:
                         fields.pop("content_type"),
                         fields.pop("capture_id", None),
                         fields,
-                    ),
+                    )
+                    | {"site_id": self.site_id},
                 )
 
     def save(self, batch: Iterable[Observed], seen_at: str) -> list[Saved]:
@@ -360,8 +389,8 @@ class Store:
                 post_id
                 for (post_id,) in conn.execute(
                     "SELECT wp_post_id FROM articles "
-                    f"WHERE wp_post_id IN ({', '.join('?' * len(chunk))})",
-                    chunk,
+                    f"WHERE wp_post_id IN ({', '.join('?' * len(chunk))}) AND site_id IS ?",
+                    [*chunk, self.site_id],
                 )
             )
 
@@ -396,7 +425,9 @@ class Store:
         """The stored article `url` names (its current or an earlier URL), else the one
         with this post ID: the same post under a new permalink. Its "known_url": whether
         `url` is one of its URLs already."""
-        found = self.conn.execute(_LOOKUP, {"url": url, "post_id": wp_post_id}).fetchone()
+        found = self.conn.execute(
+            _LOOKUP, {"url": url, "post_id": wp_post_id, "site": self.site_id}
+        ).fetchone()
         if found is None:
             return None
         return dict(zip((*_ARTICLE_COLUMNS, "url", "known_url"), found, strict=True))
@@ -416,6 +447,7 @@ class Store:
             EXTRACTOR_VERSION,
             seen_at,
             seen_at,
+            self.site_id,
         )
         article_id = self.conn.execute(_INSERT_ARTICLE, row).lastrowid
         self._fresh = True
@@ -524,16 +556,18 @@ class Store:
 
     # --- what an incremental crawl needs to know ---------------------------------------------
 
-    def known_articles(self, before: str | None = None) -> KnownArticles:
+    def known_articles(self, before: str | None = None, site: str | None = None) -> KnownArticles:
         """Every URL a stored article is known by -> (content hash, record_source, archive
         block hash), as of now; `before`: only articles first seen before that time (a run's
-        start, when the run's other crawler processes may have stored some since)."""
+        start, when the run's other crawler processes may have stored some since); `site`:
+        only that site's articles."""
+        site_id = self.site_id_of(site) if site is not None else None
         try:
             rows = self.db.execute(
                 "SELECT u.url, a.content_sha256, a.record_source, a.archive_sha256 "
                 "FROM article_urls u JOIN articles a ON a.id = u.article_id "
-                "WHERE ? IS NULL OR a.first_seen < ?",
-                [before, before],
+                "WHERE (? IS NULL OR a.first_seen < ?) AND (? IS NULL OR a.site_id = ?)",
+                [before, before, site, site_id],
             )
         except sqlite3.Error as exc:
             raise StoreError(f"reading the stored articles failed: {_explain(exc)}") from exc
@@ -542,8 +576,9 @@ class Store:
     def previous_run_finished(self, run_id: int | None) -> bool:
         """Did the run before `run_id` end normally? (No earlier run counts as yes.)"""
         row = self.db.execute(
-            "SELECT status FROM runs WHERE id < coalesce(?, 1 << 62) ORDER BY id DESC LIMIT 1",
-            [run_id],
+            "SELECT status FROM runs WHERE id < coalesce(?, 1 << 62) "
+            "AND site_id IS (SELECT site_id FROM runs WHERE id = ?) ORDER BY id DESC LIMIT 1",
+            [run_id, run_id],
         ).fetchone()
         return row is None or row[0] == "finished"
 
@@ -589,7 +624,14 @@ class Store:
         with self.transaction():
             # A run still "running" once the lock is free again died without closing.
             self.db.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
-            return self.db["runs"].insert({"status": "running", **fields}).last_pk
+            return (
+                self.db["runs"]
+                .insert(
+                    {"status": "running", "site_id": self.site_id, "uuid": uuid.uuid4().hex}
+                    | fields
+                )
+                .last_pk
+            )
 
     def finish_run(self, run_id: int, **fields: object) -> None:
         with self.transaction():
@@ -616,16 +658,17 @@ class Store:
             return cached[0]  # nothing to fill in or correct
         if cached is None:
             found = self.conn.execute(
-                f"SELECT id, name, url FROM [{table}] WHERE slug = ?", [term.slug]
+                f"SELECT id, name, url FROM [{table}] WHERE site_id IS ? AND slug = ?",
+                [self.site_id, term.slug],
             ).fetchone()
             printed = html_class_form(term.slug)
             if found is None and term.from_class:
                 found = self._term_by_class_form(table, term.slug)
             elif found is None and printed != term.slug:
                 found = self.conn.execute(
-                    f"SELECT id, name, url FROM [{table}] WHERE slug = ? AND name IS NULL "
-                    "AND url IS NULL",
-                    [printed],
+                    f"SELECT id, name, url FROM [{table}] WHERE site_id IS ? AND slug = ? "
+                    "AND name IS NULL AND url IS NULL",
+                    [self.site_id, printed],
                 ).fetchone()
                 if found is not None:
                     self.conn.execute(
@@ -634,7 +677,13 @@ class Store:
             if found is None:
                 found = (
                     self._insert_row(
-                        table, {"slug": term.slug, "name": term.name, "url": term.url}
+                        table,
+                        {
+                            "slug": term.slug,
+                            "name": term.name,
+                            "url": term.url,
+                            "site_id": self.site_id,
+                        },
                     ),
                     term.name,
                     term.url,
@@ -659,7 +708,8 @@ class Store:
     def _term_by_class_form(self, table: str, printed: str) -> tuple | None:
         """The stored term whose slug html_class_form() prints as `printed`."""
         for term_id, slug, name, url in self.conn.execute(
-            f"SELECT id, slug, name, url FROM [{table}] WHERE slug != ?", [printed]
+            f"SELECT id, slug, name, url FROM [{table}] WHERE site_id IS ? AND slug != ?",
+            [self.site_id, printed],
         ):
             if html_class_form(slug) == printed:
                 return term_id, name, url
@@ -757,6 +807,13 @@ def _archive_columns(observed: Observed, row: dict | None) -> dict:
     ):
         return {"archive_content": ContentKind.EXCERPT.value}
     return {}
+
+
+def _site_url(url: str) -> str:
+    try:
+        return site_root(url)
+    except ValueError as exc:
+        raise StoreError(str(exc)) from exc
 
 
 def _explain(exc: sqlite3.Error) -> str:

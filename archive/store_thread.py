@@ -24,8 +24,9 @@ MAX_PENDING = 2
 
 
 class StoreThread:
-    def __init__(self, path: str | Path, *, durable: bool = False) -> None:
-        """Opens the store on the thread; StoreError if it cannot be opened."""
+    def __init__(self, path: str | Path, *, durable: bool = False, site: str | None = None) -> None:
+        """Opens the store on the thread (writing `site`'s rows: Store.use_site); StoreError
+        if it cannot be opened."""
         self._pending = threading.BoundedSemaphore(MAX_PENDING)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="tag-archiver store")
         self._operations = Operations()
@@ -33,12 +34,12 @@ class StoreThread:
         self._lock = threading.Lock()
         self._closing = False
         self._broken: StoreError | None = None
-        self._executor.submit(self._open, str(path), durable).result()
+        self._executor.submit(self._open, str(path), durable, site).result()
 
-    def _open(self, path: str, durable: bool) -> None:
+    def _open(self, path: str, durable: bool, site: str | None) -> None:
         from archive.store import Store  # the store imports this package's writer module
 
-        self._store = Store(path, durable=durable)
+        self._store = Store(path, durable=durable, site=site)
 
     def submit(self, operation: str, *args: Any, **kwargs: Any) -> Future:
         """The operation named (OPERATIONS) run as f(store, *args, **kwargs) on the thread,

@@ -35,7 +35,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from archive.extract.urls import canonical_url, normal_slug
+from archive.extract.urls import canonical_url, normal_slug, site_root
 from archive.store import Store
 from archive.wp_rest import Collection, RestPost, RestTerm
 
@@ -111,19 +111,27 @@ class ArchiveIndex:
 
     def __init__(self, conn: sqlite3.Connection, site: str) -> None:
         host = _netloc(site)
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+        site_id = None
+        if "sites" in tables:  # schema 6: the site's own articles, whatever their host
+            found = conn.execute("SELECT id FROM sites WHERE url = ?", [site_root(site)])
+            site_id = (found.fetchone() or (None,))[0]
         self.articles: dict[int, Archived] = {}
-        for row in conn.execute(
-            "SELECT id, url, wp_post_id, title, published, gone_at, last_seen FROM articles"
-        ):
-            if _netloc(row[1]) == host:
-                self.articles[row[0]] = Archived(*row)
+        columns = "id, url, wp_post_id, title, published, gone_at, last_seen"
+        if site_id is not None:
+            rows = conn.execute(f"SELECT {columns} FROM articles WHERE site_id = ?", [site_id])
+        else:
+            rows = (
+                r for r in conn.execute(f"SELECT {columns} FROM articles") if _netloc(r[1]) == host
+            )
+        for row in rows:
+            self.articles[row[0]] = Archived(*row)
         self.by_post_id: dict[int, list[int]] = defaultdict(list)
         self.urls: dict[int, set[str]] = defaultdict(set)
         for article in self.articles.values():
             if article.wp_post_id is not None:
                 self.by_post_id[article.wp_post_id].append(article.id)
             self.urls[article.id].add(canonical_url(article.url))
-        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
         if "article_urls" in tables:  # every URL an article was known by (schema 5)
             for url, article_id in conn.execute("SELECT url, article_id FROM article_urls"):
                 if article_id in self.articles:

@@ -106,6 +106,9 @@ class WarcCaptureMiddleware:
         except WarcWriteError as exc:
             self.fail(exc)
             return
+        site = getattr(self.crawler.spider, "site", None)
+        if site:  # the site its files belong to, as re-extraction reads it (archive.warc.reader)
+            self.writer.warcinfo["isPartOf"] = site
         if self.crawler.settings.getdict("TAG_ARCHIVER_SHARE"):
             # One of the run's other crawler processes: the files open now are the run's
             # own (repaired, if a crash left any, by its first process before they began).

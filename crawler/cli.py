@@ -109,8 +109,43 @@ def _check_db(db: Path) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+# crawl's options that a sites file gives per site instead (crawl --sites).
+PER_SITE_OPTIONS = (
+    "tags", "all_tags", "delay", "no_articles", "full", "refresh_articles", "contact",
+    "warc_dir", "warc_max_size", "crawlers", "set_", "stats_json", "verify_after",
+)  # fmt: skip
+
+
 @main.command()
-@click.argument("site_url")
+@click.argument("site_url", required=False)
+@click.option(
+    "--sites",
+    "sites_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A sites file (TOML): crawl every site in it, each with its own options and "
+    "politeness, into the one database (see the README, Many sites).",
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --sites: sites crawled at once, each by its own process (default 8).",
+)
+@click.option(
+    "--site-time-limit",
+    type=click.FloatRange(min=1),
+    default=None,
+    metavar="SECONDS",
+    help="With --sites: stop a site's crawl gracefully past this long.",
+)
+@click.option(
+    "--shards",
+    "shards_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --sites: where each site's own database and WARC files are kept between runs "
+    "(default: DB-NAME-shards/ beside the database).",
+)
 @click.option(
     "--tag",
     "tags",
@@ -167,8 +202,14 @@ def _check_db(db: Path) -> None:
     help="Then hold the archive against the site's REST API (see `tag-archiver verify`), "
     "for the crawl's tags (all of them with --all-tags).",
 )
+@click.pass_context
 def crawl(
-    site_url: str,
+    ctx: click.Context,
+    site_url: str | None,
+    sites_file: Path | None,
+    parallel: int | None,
+    site_time_limit: float | None,
+    shards_dir: Path | None,
     tags: tuple[str, ...],
     all_tags: bool,
     db: Path,
@@ -185,7 +226,8 @@ def crawl(
     stats_json: str | None,
     verify_after: bool,
 ) -> None:
-    """Crawl SITE_URL's tag archives (--tag ... or --all-tags) into the database.
+    """Crawl SITE_URL's tag archives (--tag ... or --all-tags) into the database; or, with
+    --sites FILE, every site the file names.
 
     Incremental by default: a tag is walked until a page lists only articles already stored
     and unchanged; known permalinks are not refetched; unchanged pages become WARC revisits.
@@ -197,6 +239,16 @@ def crawl(
     """  # fmt: skip
     # First: a stop from here on is the run's to handle (crawler.stop), not a traceback.
     STOP_SIGNALS.install()
+    if sites_file is not None:
+        _crawl_sites(ctx, sites_file, db, parallel, site_time_limit, shards_dir)
+        return
+    if site_url is None:
+        raise click.UsageError("name the site to crawl (SITE_URL), or give --sites FILE")
+    for name, value in (("--parallel", parallel), ("--site-time-limit", site_time_limit)):
+        if value is not None:
+            raise click.UsageError(f"{name} goes with --sites")
+    if shards_dir is not None:
+        raise click.UsageError("--shards goes with --sites")
     from crawler.run import CrawlOptions, run_crawl
 
     if not tags and not all_tags:
@@ -228,6 +280,51 @@ def crawl(
     with _locked(db, options):
         result = run_crawl(options)
     _finish(result, db, stats_json)
+
+
+def _crawl_sites(
+    ctx: click.Context,
+    sites_file: Path,
+    db: Path,
+    parallel: int | None,
+    time_limit: float | None,
+    shards_dir: Path | None,
+) -> None:
+    from click.core import ParameterSource
+
+    from crawler.run import ExitCode
+    from crawler.sites import load_sites
+    from crawler.sites_run import DEFAULT_PARALLEL, crawl_sites
+
+    if ctx.params["site_url"] is not None:
+        raise click.UsageError("give SITE_URL or --sites, not both")
+    for name in PER_SITE_OPTIONS:
+        if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT:
+            option = next(p for p in ctx.command.params if p.name == name).opts[0]
+            raise click.UsageError(
+                f"{option} is a per-site option with --sites: give it in the sites file "
+                "([defaults] or the site's own table)"
+            )
+    try:
+        sites = load_sites(sites_file)
+    except ArchiveError as exc:
+        click.echo(f"tag-archiver: {exc}", err=True)
+        sys.exit(int(ExitCode.USAGE))
+    _check_db(db)
+    try:
+        code = crawl_sites(
+            sites,
+            db,
+            parallel=parallel or DEFAULT_PARALLEL,
+            shards_dir=shards_dir,
+            time_limit=time_limit,
+            report=click.echo,
+        )
+    except RunLocked as exc:
+        click.echo(f"tag-archiver: {exc}", err=True)
+        sys.exit(int(ExitCode.LOCKED))
+    click.echo(f"database: {db}")
+    sys.exit(code)
 
 
 @contextmanager
@@ -456,10 +553,16 @@ def warc_repair(warc_dir: Path) -> None:
     help="Processes that read and extract WARC files, a file each at a time (default: one "
     "per core, no more than the files; 0: all in this process, which also stores).",
 )
-def reextract(db: Path, warcs: tuple[Path, ...], workers: int | None) -> None:
+@click.option(
+    "--site",
+    metavar="URL",
+    help="The site the files' records belong to (default: each file's warcinfo isPartOf, "
+    "else the origin of its first response).",
+)
+def reextract(db: Path, warcs: tuple[Path, ...], workers: int | None, site: str | None) -> None:
     """Rebuild a database from WARC files alone, with the current extractor."""
     try:
-        counts = reextract_warcs(warcs, db, workers=workers)
+        counts = reextract_warcs(warcs, db, workers=workers, site=site)
     except ArchiveError as exc:
         raise click.ClickException(str(exc)) from exc
     pages = counts["pages/tag_archive"] + counts["pages/single"]
@@ -529,49 +632,109 @@ def serve(db: Path, port: int, replay_url: str | None) -> None:
 
 
 @main.command()
+@click.option(
+    "--db",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The database to merge into (created if missing).",
+)
+@click.argument(
+    "shards", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@click.option(
+    "--warc-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The WARC root the merged captures' paths are relative to (default: DB-NAME-warc/ "
+    "beside the database); each site's files go in a directory of its own there.",
+)
+def merge(db: Path, shards: tuple[Path, ...], warc_dir: Path | None) -> None:
+    """Fold shards (a worker's --data directory, or single shard directories) into one
+    database: each shard's runs not merged before, in one transaction per shard.
+
+    Exit codes: 0 merged; 1 a shard could not be merged (named; those before it are);
+    4 another run holds the database.
+    """
+    from archive.merge import merge as merge_shards
+    from crawler.run import ExitCode
+
+    try:
+        for merged in merge_shards(db, list(shards), warc_dir):
+            click.echo(merged.summary())
+    except RunLocked as exc:
+        click.echo(f"tag-archiver: {exc}", err=True)
+        sys.exit(int(ExitCode.LOCKED))
+    except ArchiveError as exc:
+        click.echo(f"tag-archiver: {exc}", err=True)
+        sys.exit(int(ExitCode.FAILED))
+    click.echo(f"database: {db}")
+
+
+@main.command()
 @db_option()
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
 )
 @click.option("--tag", metavar="SLUG", help="Only articles under this tag (slug or name).")
+@click.option("--site", metavar="URL", help="Only this site's articles.")
 @click.option(
     "--out",
     type=click.File("w", encoding="utf-8"),
     default="-",
     help="File to write (default: standard output).",
 )
-def export(db: Path, fmt: str, tag: str | None, out) -> None:
+def export(db: Path, fmt: str, tag: str | None, site: str | None, out) -> None:
     """Write one record per article, with its tags, categories and sections (JSON lines or CSV)."""
     from archive.export import article_records, write_csv, write_jsonl
 
     _existing_database(db)
     write = write_jsonl if fmt == "jsonl" else write_csv
-    count = write(article_records(db, tag), out)
+    try:
+        records = article_records(db, tag, site)
+        count = write(records, out)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"{count} articles exported", err=True)
 
 
 @main.command()
 @db_option()
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1))
-def runs(db: Path, limit: int) -> None:
+@click.option("--site", metavar="URL", help="Only this site's runs.")
+def runs(db: Path, limit: int, site: str | None) -> None:
     """List the most recent crawl runs: when, how they ended, what they found."""
+    from archive.extract.urls import site_root
+
     _existing_database(db)
     database = sqlite_utils.Database(db)
+    try:
+        root = site_root(site) if site else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--site") from exc
+    if root and not database.execute("SELECT 1 FROM sites WHERE url = ?", [root]).fetchone():
+        raise click.ClickException(f"{db} holds no site {root}")
     rows = list(
         database.query(
-            "SELECT id, started_at, finished_at, status, pages_fetched, articles_new, "
-            "articles_changed, articles_unchanged, errors FROM runs ORDER BY id DESC LIMIT ?",
-            [limit],
+            "SELECT r.id, r.started_at, r.finished_at, r.status, r.pages_fetched, "
+            "r.articles_new, r.articles_changed, r.articles_unchanged, r.errors, s.url AS site "
+            "FROM runs r LEFT JOIN sites s ON s.id = r.site_id "
+            "WHERE ? IS NULL OR s.url = ? ORDER BY r.id DESC LIMIT ?",
+            [root, root, limit],
         )
     )
     database.close()
     click.echo(
-        f"{'run':>4}  {'started':<20}  {'status':<11}  pages  new  changed  unchanged  errors"
+        f"{'run':>4}  {'started':<20}  {'status':<11}  pages  new  changed  unchanged  errors  site"
     )
     for r in rows:
         click.echo(
             f"{r['id']:>4}  {r['started_at']:<20}  {r['status']:<11}  "
             f"{r['pages_fetched'] or 0:>5}  {r['articles_new'] or 0:>3}  "
             f"{r['articles_changed'] or 0:>7}  "
-            f"{r['articles_unchanged'] or 0:>9}  {r['errors'] or 0:>6}"
+            f"{r['articles_unchanged'] or 0:>9}  {r['errors'] or 0:>6}  {r['site'] or ''}"
         )
+
+
+from crawler.fleet_cli import fleet, worker  # noqa: E402
+
+main.add_command(fleet)
+main.add_command(worker)

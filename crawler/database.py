@@ -53,7 +53,9 @@ class DatabaseWriter:
         """Start the writer thread (ArchiveRun, when the run begins). A database that
         cannot be opened there fails the run (fail())."""
         try:
-            self.writer = StoreThread(self.db, durable=self.durable)
+            # everything the crawl stores is its site's
+            site = getattr(self.crawler.spider, "site", None) or None
+            self.writer = StoreThread(self.db, durable=self.durable, site=site)
             from crawler.shares import CrawlShares  # it reads this module's ids
 
             shares = self.crawler.get_extension(CrawlShares)

@@ -75,6 +75,7 @@ class ArchiveRun:
         self.attached: int | None = None  # the run this crawl's work was added to
         self.joined = False  # one of the run's other crawler processes (crawler.shares)
         self.shares: CrawlShares | None = None
+        self.store: Store | None = None  # the runs row's, from its start to its end
         self.locked: str | None = None
         self.failure: str | None = None
         self.interrupted = False
@@ -140,14 +141,16 @@ class ArchiveRun:
                 self.attach(attached, options)
             else:
                 self.started_at = utc_now()
-                with Store(self.db) as store:
-                    self.run_id = store.start_run(
-                        started_at=self.started_at,
-                        site=getattr(spider, "site", None) or "",
-                        tags=json.dumps(getattr(spider, "tag_args", [])),
-                        options=json.dumps(options),
-                        software_version=__version__,
-                    )
+                # Kept open until the runs row is completed: while a connection is open the
+                # WAL file stays, and the last update reuses its space even on a full disk.
+                self.store = store = Store(self.db, site=getattr(spider, "site", None) or None)
+                self.run_id = store.start_run(
+                    started_at=self.started_at,
+                    site=getattr(spider, "site", None) or "",
+                    tags=json.dumps(getattr(spider, "tag_args", [])),
+                    options=json.dumps(options),
+                    software_version=__version__,
+                )
                 self.crawler.stats.set_value(RUN_ID, self.run_id)
         except ArchiveError as exc:
             self.fail(str(exc))
@@ -248,6 +251,9 @@ class ArchiveRun:
         except Exception as exc:  # a full disk, a read-only file: one line, not a traceback
             logger.error("the runs row could not be completed: %s", exc)
         finally:
+            if self.store is not None:
+                self.store.close()
+                self.store = None
             if self.lock is not None:
                 self.lock.release()
                 self.lock = None
@@ -256,7 +262,8 @@ class ArchiveRun:
         stats = self.crawler.stats.get_stats()
         ended = self.ended
         assert ended is not None
-        with Store(self.db) as store:
+        store = self.store or Store(self.db)
+        try:
             store.finish_run(
                 self.run_id,
                 finished_at=utc_now(),
@@ -269,6 +276,9 @@ class ArchiveRun:
                 warc_files=json.dumps(self.warc_files()),
                 failure=ended.message if ended.status != "finished" else None,
             )
+        finally:
+            store.close()
+            self.store = None
 
     def warc_files(self) -> list[str]:
         """This process's WARC files, then those of the run's other crawler processes."""

@@ -6,16 +6,20 @@ from pathlib import Path
 
 import sqlite_utils
 
-IDS_AND_TIMES = ("id", "capture_id", "first_seen", "last_seen")
+IDS_AND_TIMES = ("id", "capture_id", "first_seen", "last_seen", "site_id")
 
 
-def articles_view(path: Path) -> dict[str, dict]:
-    """Every article with its tags, categories, sections and items, and the WARC record id of
-    its capture: ids and crawl timestamps left out."""
+def articles_view(path: Path, site: str | None = None) -> dict[str, dict]:
+    """Every article (of `site`, when given) with its site's URL, its tags, categories,
+    sections and items, and the WARC record id of its capture: ids and crawl timestamps
+    left out."""
     db = sqlite_utils.Database(path)
     view = {}
     for row in db.query(
-        "SELECT a.*, c.warc_record_id FROM articles a LEFT JOIN captures c ON c.id = a.capture_id"
+        "SELECT a.*, c.warc_record_id, s.url AS site FROM articles a "
+        "LEFT JOIN captures c ON c.id = a.capture_id LEFT JOIN sites s ON s.id = a.site_id "
+        "WHERE :site IS NULL OR s.url = :site",
+        {"site": site},
     ):
         url = row["url"]
         entry = {k: v for k, v in row.items() if k not in IDS_AND_TIMES}

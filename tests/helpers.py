@@ -29,6 +29,8 @@ THEMES = ("block", "classic")
 # The other sites of the test bed (tests/testbed/sites.json), captured the same way.
 VARIANTS = ("excerpt-block", "excerpt-classic", "plain", "edited", "notime", "unicode")
 BIN = Path(sys.executable).parent  # the console scripts installed beside this Python
+# pywb, in the environment of its own tests/setup.sh makes (it pins an old redis)
+PYWB_BIN = ROOT / ".tools" / "pywb" / "bin"
 
 # A stop must be over well within this (TAG_ARCHIVER_STOP_TIMEOUT is 30 s by default).
 BOUND = 40.0

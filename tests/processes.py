@@ -28,3 +28,27 @@ def wait_for_session_end(session: int, timeout: float = 30) -> list[int]:
     while (left := session_members(session)) and time.monotonic() < deadline:
         time.sleep(0.1)
     return left
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line contains `text` (a test's own temporary path)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if text in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def wait_for_no_process_mentioning(text: str, timeout: float = 30) -> list[int]:
+    """Wait until no live process's command line contains `text`; those left after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while (left := processes_mentioning(text)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left

@@ -109,7 +109,9 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
                 self.known.close()
                 # what the database held when the run began: the run's other processes may
                 # have stored articles by now
-                self.known = store.known_articles(before=run.started_at if run else None)
+                self.known = store.known_articles(
+                    before=run.started_at if run else None, site=self.site
+                )
                 run_id = run.capture_run_id if run is not None else None
                 if self.known and not store.previous_run_finished(run_id):
                     # What an interrupted run did not reach may sit on any page.

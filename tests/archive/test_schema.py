@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 import sqlite_utils
 
 from archive.schema import MIGRATIONS, SCHEMA_VERSION
@@ -67,3 +68,68 @@ def test_seeing_an_article_again_leaves_the_search_index_alone(tmp_path):
     match = "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH ?"
     assert store.db.execute(match, ["renamed"]).fetchone()[0] == 1
     assert store.db.execute(match, ["title:title"]).fetchone()[0] == 0
+
+
+def test_a_version_5_database_becomes_its_sites(tmp_path):
+    """Step 6: a single-site database's rows all become its site's, named by its runs."""
+    path = tmp_path / "v5.db"
+    db = sqlite_utils.Database(path)
+    for step in MIGRATIONS[:5]:
+        step(db)
+    db.execute("PRAGMA user_version = 5")
+    db["runs"].insert(
+        {"id": 1, "started_at": "t", "status": "finished", "site": "pjfp.com",
+         "software_version": "0"}
+    )  # fmt: skip
+    db["captures"].insert(
+        {"id": 1, "url": "https://pjfp.com/a/", "status": 200, "fetched_at": "t",
+         "warc_file": "x.warc.gz", "warc_offset": 0, "warc_length": 1,
+         "warc_record_id": "<urn:uuid:1>", "run_id": 1}
+    )  # fmt: skip
+    db["articles"].insert(
+        {"url": "https://pjfp.com/a/", "title": "A", "record_source": "single",
+         "extractor_version": "1", "first_seen": "t", "last_seen": "t", "capture_id": 1}
+    )  # fmt: skip
+    db["tags"].insert({"slug": "ai", "name": "AI"})
+    db["article_tags"].insert({"article_id": 1, "tag_id": 1, "first_seen": "t", "last_seen": "t"})
+    db.conn.commit()
+    db.close()
+
+    Store(path).close()
+
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT id, url FROM sites").fetchall() == [(1, "https://pjfp.com/")]
+    for table in ("runs", "captures", "articles", "tags"):
+        assert conn.execute(f"SELECT DISTINCT site_id FROM {table}").fetchall() == [(1,)], table
+    (uuid,) = conn.execute("SELECT uuid FROM runs").fetchone()
+    assert len(uuid) == 32
+    assert conn.execute("SELECT title, site FROM article_summary").fetchall() == [
+        ("A", "https://pjfp.com/")
+    ]
+    assert conn.execute("SELECT url, articles, runs FROM site_stats").fetchall() == [
+        ("https://pjfp.com/", 1, 1)
+    ]
+    # a tag is now unique per site, not per file
+    conn.execute("INSERT INTO sites (url) VALUES ('https://other.test/')")
+    conn.execute("INSERT INTO tags (slug, site_id) VALUES ('ai', 2)")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO tags (slug, site_id) VALUES ('ai', 1)")
+
+
+def test_a_database_without_runs_takes_its_site_from_its_first_capture(tmp_path):
+    path = tmp_path / "v5.db"
+    db = sqlite_utils.Database(path)
+    for step in MIGRATIONS[:5]:
+        step(db)
+    db.execute("PRAGMA user_version = 5")
+    db["captures"].insert(
+        {"id": 1, "url": "http://b.test:8080/tag/x/", "status": 200, "fetched_at": "t",
+         "warc_file": "x.warc.gz", "warc_offset": 0, "warc_length": 1,
+         "warc_record_id": "<urn:uuid:1>"}
+    )  # fmt: skip
+    db.conn.commit()
+    db.close()
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT url FROM sites").fetchall() == [("http://b.test:8080/",)]
+    assert conn.execute("SELECT site_id FROM captures").fetchall() == [(1,)]

@@ -23,6 +23,7 @@ from tests.archive_view import articles_view
 from tests.crawler.hostile_site import hostile_site
 from tests.helpers import (
     BIN,
+    PYWB_BIN,
     ROOT,
     check_provenance,
     check_warc_file,
@@ -140,7 +141,7 @@ def free_port() -> int:
 def wayback(root: Path):
     port = free_port()
     process = subprocess.Popen(
-        [BIN / "wayback", "-p", str(port), "-b", "127.0.0.1"],
+        [PYWB_BIN / "wayback", "-p", str(port), "-b", "127.0.0.1"],
         cwd=root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -185,7 +186,7 @@ def test_pywb_replays_the_warcs_and_the_wacz(tmp_path):
 
     root = tmp_path / "pywb"
     root.mkdir()
-    manager = BIN / "wb-manager"
+    manager = PYWB_BIN / "wb-manager"
     for args in (
         ["init", "warcs"],
         ["add", "warcs", *map(str, warcs(db))],
@@ -272,9 +273,9 @@ def test_a_full_disk_stops_the_crawl_with_an_error(tmp_path):
     db = tmp_path / "a.db"
     warc_dir = tmp_path / "w"
     with serve_snapshot(FIXTURES / "block") as server:
-        # 300 KiB: room to start, not for the whole crawl (database + WAL + WARC)
+        # 420 KiB: room to start, not for the whole crawl (database + WAL + WARC)
         result = subprocess.run(
-            ["bash", "-c", 'ulimit -f 300; exec "$0" -m crawler "$@"', sys.executable, "crawl", server.origin,
+            ["bash", "-c", 'ulimit -f 420; exec "$0" -m crawler "$@"', sys.executable, "crawl", server.origin,
              "--all-tags", "--db", str(db), "--warc-dir", str(warc_dir), "--delay", "0"],
             cwd=ROOT, capture_output=True, text=True, timeout=120,
         )  # fmt: skip

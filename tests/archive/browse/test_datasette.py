@@ -63,9 +63,11 @@ def test_every_canned_query_answers(crawled):
         "articles_per_month",
         "changed_in_last_run",
         "last_verification",
+        "sites_compared",
+        "site_articles_per_month",
     }
     for name in queries:
-        response = get(crawled, f"/{name}.json?q=x&tag=x&phrase=x")
+        response = get(crawled, f"/{name}.json?q=x&tag=x&phrase=x&site=x")
         assert response.status_code == 200, (name, response.text)
 
 
@@ -207,3 +209,27 @@ def test_datasette_reads_while_a_crawl_holds_the_write_lock(crawled, tmp_path):
     finally:
         writer.db.execute("ROLLBACK")
         writer.close()
+
+
+def test_many_sites_are_faceted_and_searched_one_or_all(tmp_path):
+    db = tmp_path / "corpus.db"
+    for site, words in (
+        ("https://a.test/", "Scaling laws hold."),
+        ("https://b.test/", "Scaling stops."),
+    ):
+        with Store(db, site=site) as store:
+            store.save([Observed(article(f"{site}post/", text=words))], "2024-01-01T00:00:00Z")
+    data = get(db, "/article_summary.json?_facet=site").json()
+    assert {f["value"]: f["count"] for f in data["facet_results"]["site"]["results"]} == {
+        "https://a.test/": 1,
+        "https://b.test/": 1,
+    }
+    everywhere = rows(db, "/search_articles.json?q=scaling&site=")
+    assert sorted(r["site"] for r in everywhere) == ["https://a.test/", "https://b.test/"]
+    one = rows(db, "/search_articles.json?q=scaling&site=https://b.test/")
+    assert [r["url"] for r in one] == ["https://b.test/post/"]
+    compared = rows(db, "/sites_compared.json")
+    assert [(r["url"], r["articles"]) for r in compared] == [
+        ("https://a.test/", 1),
+        ("https://b.test/", 1),
+    ]

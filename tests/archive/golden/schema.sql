@@ -14,7 +14,7 @@ CREATE TABLE "articles" (
    "extractor_version" TEXT NOT NULL,
    "first_seen" TEXT NOT NULL,
    "last_seen" TEXT NOT NULL
-, "gone_at" TEXT, "modified" TEXT, "published_source" TEXT, "modified_source" TEXT, "archive_content" TEXT, "archive_sha256" TEXT);
+, "gone_at" TEXT, "modified" TEXT, "published_source" TEXT, "modified_source" TEXT, "archive_content" TEXT, "archive_sha256" TEXT, site_id INTEGER REFERENCES sites(id));
 CREATE UNIQUE INDEX "idx_articles_url"
     ON "articles" ("url");
 CREATE INDEX "idx_articles_published"
@@ -24,9 +24,7 @@ CREATE TABLE "tags" (
    "slug" TEXT NOT NULL,
    "name" TEXT,
    "url" TEXT
-);
-CREATE UNIQUE INDEX "idx_tags_slug"
-    ON "tags" ("slug");
+, site_id INTEGER REFERENCES sites(id));
 CREATE TABLE "article_tags" (
    "article_id" INTEGER REFERENCES "articles"("id"),
    "tag_id" INTEGER REFERENCES "tags"("id"),
@@ -41,9 +39,7 @@ CREATE TABLE "categories" (
    "slug" TEXT NOT NULL,
    "name" TEXT,
    "url" TEXT
-);
-CREATE UNIQUE INDEX "idx_categories_slug"
-    ON "categories" ("slug");
+, site_id INTEGER REFERENCES sites(id));
 CREATE TABLE "article_categories" (
    "article_id" INTEGER REFERENCES "articles"("id"),
    "category_id" INTEGER REFERENCES "categories"("id"),
@@ -118,26 +114,6 @@ CREATE TRIGGER "sections_au" AFTER UPDATE ON "sections" BEGIN
   INSERT INTO "sections_fts" ("sections_fts", rowid, "heading", "text") VALUES('delete', old.rowid, old."heading", old."text");
   INSERT INTO "sections_fts" (rowid, "heading", "text") VALUES (new.rowid, new."heading", new."text");
 END;
-CREATE VIEW "article_summary" AS SELECT a.id, a.url, a.title, a.published, substr(a.published, 1, 4) AS year, a.author,
-  (SELECT json_group_array(name) FROM (SELECT t.name FROM article_tags l
-     JOIN tags t ON t.id = l.tag_id WHERE l.article_id = a.id ORDER BY t.name)) AS tags,
-  (SELECT json_group_array(name) FROM (SELECT c.name FROM article_categories l
-     JOIN categories c ON c.id = l.category_id WHERE l.article_id = a.id
-     ORDER BY c.name)) AS categories,
-  (SELECT s.text FROM sections s WHERE s.article_id = a.id AND (s.heading LIKE 'TL;D%' OR s.heading LIKE 'TLDR%' OR s.heading LIKE 'TLDW%' OR s.heading LIKE '%Summary%')
-     ORDER BY CASE WHEN s.heading LIKE 'TL%' THEN 0 ELSE 1 END, s.position LIMIT 1) AS summary,
-  (SELECT count(*) FROM section_items i JOIN sections s ON s.id = i.section_id
-     WHERE s.article_id = a.id AND s.heading LIKE '%takeaway%') AS takeaway_count,
-  a.word_count, a.capture_id
-FROM articles a;
-CREATE VIEW "takeaways" AS SELECT i.id, a.id AS article_id, a.title AS article, a.url, a.published, s.heading,
-  i.position, i.depth, i.text
-FROM section_items i JOIN sections s ON s.id = i.section_id JOIN articles a ON a.id = s.article_id
-WHERE s.heading LIKE '%takeaway%';
-CREATE VIEW "tag_stats" AS SELECT t.id, t.name, t.slug, t.url, count(l.article_id) AS articles,
-  min(a.published) AS first_published, max(a.published) AS last_published
-FROM tags t LEFT JOIN article_tags l ON l.tag_id = t.id LEFT JOIN articles a ON a.id = l.article_id
-GROUP BY t.id;
 CREATE TABLE "runs" (
    "id" INTEGER PRIMARY KEY,
    "started_at" TEXT NOT NULL,
@@ -154,7 +130,7 @@ CREATE TABLE "runs" (
    "warc_files" TEXT,
    "software_version" TEXT NOT NULL,
    "failure" TEXT
-);
+, site_id INTEGER REFERENCES sites(id), uuid TEXT);
 CREATE TABLE "captures" (
    "id" INTEGER PRIMARY KEY,
    "url" TEXT NOT NULL,
@@ -168,7 +144,7 @@ CREATE TABLE "captures" (
    "payload_digest" TEXT,
    "run_id" INTEGER REFERENCES "runs"("id"),
    "revisit_of" INTEGER REFERENCES "captures"("id")
-, "warc_date" TEXT, "etag" TEXT, "last_modified" TEXT);
+, "warc_date" TEXT, "etag" TEXT, "last_modified" TEXT, site_id INTEGER REFERENCES sites(id));
 CREATE UNIQUE INDEX "idx_captures_warc_record_id"
     ON "captures" ("warc_record_id");
 CREATE INDEX "idx_captures_url"
@@ -218,3 +194,56 @@ CREATE TABLE "verifications" (
 );
 CREATE INDEX "idx_verifications_run_id"
     ON "verifications" ("run_id");
+CREATE TABLE "sites" (
+   "id" INTEGER PRIMARY KEY,
+   "url" TEXT NOT NULL,
+   "name" TEXT
+);
+CREATE UNIQUE INDEX "idx_sites_url"
+    ON "sites" ("url");
+CREATE INDEX "idx_runs_site_id"
+    ON "runs" ("site_id");
+CREATE INDEX "idx_captures_site_id"
+    ON "captures" ("site_id");
+CREATE INDEX "idx_articles_site_id"
+    ON "articles" ("site_id");
+CREATE INDEX "idx_tags_site_id"
+    ON "tags" ("site_id");
+CREATE INDEX "idx_categories_site_id"
+    ON "categories" ("site_id");
+CREATE UNIQUE INDEX "idx_tags_site_id_slug"
+    ON "tags" ("site_id", "slug");
+CREATE UNIQUE INDEX "idx_categories_site_id_slug"
+    ON "categories" ("site_id", "slug");
+CREATE UNIQUE INDEX "idx_runs_uuid"
+    ON "runs" ("uuid");
+CREATE VIEW "article_summary" AS SELECT a.id, a.url, a.title, a.published, substr(a.published, 1, 4) AS year, a.author,
+  (SELECT json_group_array(name) FROM (SELECT t.name FROM article_tags l
+     JOIN tags t ON t.id = l.tag_id WHERE l.article_id = a.id ORDER BY t.name)) AS tags,
+  (SELECT json_group_array(name) FROM (SELECT c.name FROM article_categories l
+     JOIN categories c ON c.id = l.category_id WHERE l.article_id = a.id
+     ORDER BY c.name)) AS categories,
+  (SELECT s.text FROM sections s WHERE s.article_id = a.id AND (s.heading LIKE 'TL;D%' OR s.heading LIKE 'TLDR%' OR s.heading LIKE 'TLDW%' OR s.heading LIKE '%Summary%')
+     ORDER BY CASE WHEN s.heading LIKE 'TL%' THEN 0 ELSE 1 END, s.position LIMIT 1) AS summary,
+  (SELECT count(*) FROM section_items i JOIN sections s ON s.id = i.section_id
+     WHERE s.article_id = a.id AND s.heading LIKE '%takeaway%') AS takeaway_count,
+  a.word_count, a.capture_id, (SELECT url FROM sites WHERE id = a.site_id) AS site
+FROM articles a;
+CREATE VIEW "takeaways" AS SELECT i.id, a.id AS article_id, a.title AS article, a.url, a.published, s.heading,
+  i.position, i.depth, i.text, (SELECT url FROM sites WHERE id = a.site_id) AS site
+FROM section_items i JOIN sections s ON s.id = i.section_id JOIN articles a ON a.id = s.article_id
+WHERE s.heading LIKE '%takeaway%';
+CREATE VIEW "tag_stats" AS SELECT t.id, t.name, t.slug, t.url, count(l.article_id) AS articles,
+  min(a.published) AS first_published, max(a.published) AS last_published,
+  (SELECT url FROM sites WHERE id = t.site_id) AS site
+FROM tags t LEFT JOIN article_tags l ON l.tag_id = t.id LEFT JOIN articles a ON a.id = l.article_id
+GROUP BY t.id;
+CREATE VIEW "site_stats" AS SELECT s.id, s.url, s.name,
+  (SELECT count(*) FROM articles a WHERE a.site_id = s.id) AS articles,
+  (SELECT count(*) FROM tags t WHERE t.site_id = s.id) AS tags,
+  (SELECT count(*) FROM captures c WHERE c.site_id = s.id) AS captures,
+  (SELECT count(*) FROM runs r WHERE r.site_id = s.id) AS runs,
+  (SELECT max(r.started_at) FROM runs r WHERE r.site_id = s.id) AS last_run_started,
+  (SELECT r.status FROM runs r WHERE r.site_id = s.id ORDER BY r.id DESC LIMIT 1)
+    AS last_run_status
+FROM sites s;
