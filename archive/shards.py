@@ -38,7 +38,9 @@ class Shard:
         return self.directory / SHARD_WARC
 
     def exists(self) -> bool:
-        return self.db.is_file()
+        """Whether a crawl has begun in it: its database is there and not empty (a crawl
+        killed as it started can leave an empty file)."""
+        return self.db.is_file() and self.db.stat().st_size > 0
 
 
 def site_key(url: str) -> str:
@@ -88,21 +90,15 @@ def _read_back(readable: str) -> str:
 
 def find_shards(paths: list[Path]) -> list[Shard]:
     """The shards `paths` name: each a shard, or a directory of shards (a worker's --data
-    directory), in name order. ValueError for a path that is neither."""
+    directory, which may hold none yet), in name order; directories in which no crawl has
+    begun are left out. ValueError for a path that is not a directory."""
     found: list[Shard] = []
     for path in paths:
         path = Path(path)
+        if not path.is_dir():
+            raise ValueError(f"{path} is not a directory of shards, nor a shard")
         if Shard(path).exists():
             found.append(Shard(path))
-            continue
-        inside = (
-            sorted(Shard(child) for child in path.iterdir() if Shard(child).exists())
-            if (path.is_dir())
-            else []
-        )
-        if not inside:
-            raise ValueError(
-                f"{path} is neither a shard (a directory with {SHARD_DB}) nor a directory of shards"
-            )
-        found.extend(inside)
+        elif not Shard(path).db.exists():
+            found.extend(sorted(Shard(c) for c in path.iterdir() if Shard(c).exists()))
     return found

@@ -657,15 +657,19 @@ def merge(db: Path, shards: tuple[Path, ...], warc_dir: Path | None) -> None:
     from archive.merge import merge as merge_shards
     from crawler.run import ExitCode
 
+    merged_any = False
     try:
         for merged in merge_shards(db, list(shards), warc_dir):
             click.echo(merged.summary())
+            merged_any = True
     except RunLocked as exc:
         click.echo(f"tag-archiver: {exc}", err=True)
         sys.exit(int(ExitCode.LOCKED))
     except ArchiveError as exc:
         click.echo(f"tag-archiver: {exc}", err=True)
         sys.exit(int(ExitCode.FAILED))
+    if not merged_any:  # a worker that has not crawled yet: nothing to do, not an error
+        click.echo(f"no shards in {', '.join(map(str, shards))}: nothing merged")
     click.echo(f"database: {db}")
 
 

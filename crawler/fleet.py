@@ -513,6 +513,53 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
 
 
+# --- the nightly schedule, from Celery beat ---------------------------------------------
+
+
+def beat_schedule(sites: list[SiteConfig], at: str | None, every: float | None) -> dict:
+    """Celery beat's schedule: each site's crawl_site task daily at `at` ("HH:MM", the beat's
+    local time) or every `every` seconds. Each sending gets a task id of its own, so each
+    night's crawl of a site is a new task."""
+    from celery.schedules import crontab, schedule
+
+    if every is not None:
+        when: Any = schedule(timedelta(seconds=every))
+    else:
+        hour, _, minute = (at or "").partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise FleetError(f"--at takes a time of day as HH:MM, not {at!r}")
+        when = crontab(hour=int(hour), minute=int(minute))
+    return {
+        f"crawl {site.key}": {"task": TASK_NAME, "schedule": when, "args": [site.to_dict()]}
+        for site in sites
+    }
+
+
+def run_beat(
+    sites: list[SiteConfig],
+    broker: str,
+    *,
+    at: str | None = None,
+    every: float | None = None,
+    state: Path,
+    visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT,
+    loglevel: str = "INFO",
+) -> int:
+    """Run Celery beat until stopped, queueing every site's crawl on its schedule
+    (beat_schedule); its record of what it last sent is kept in the file `state`, so a
+    restarted beat neither repeats nor skips a night. Waits for the broker when it is down."""
+    app = make_app(broker, visibility_timeout=visibility_timeout, worker=None)
+    app.conf.update(
+        beat_schedule=beat_schedule(sites, at, every),
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+    )
+    state.parent.mkdir(parents=True, exist_ok=True)
+    beat = app.Beat(schedule=str(state), loglevel=loglevel, logfile=None, quiet=True)
+    beat.run()
+    return 0
+
+
 # --- the worker --------------------------------------------------------------------------
 
 

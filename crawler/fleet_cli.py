@@ -88,6 +88,77 @@ def submit(sites_file: Path, broker: str, wait: bool, visibility_timeout: float)
     sys.exit(code)
 
 
+@fleet.command()
+@click.argument("sites_file", type=click.Path(dir_okay=False, path_type=Path))
+@BROKER_OPTION
+@click.option(
+    "--at",
+    default="03:15",
+    show_default=True,
+    metavar="HH:MM",
+    help="Queue every site each day at this time (this machine's local time).",
+)
+@click.option(
+    "--every",
+    type=click.FloatRange(min=1),
+    default=None,
+    metavar="SECONDS",
+    help="Instead of --at: queue every site this often.",
+)
+@click.option(
+    "--state",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("tag-archiver-beat.db"),
+    show_default=True,
+    help="Where beat records what it last queued (so a restart neither repeats nor skips).",
+)
+@VISIBILITY_OPTION
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    default="INFO",
+    show_default=True,
+)
+def beat(
+    sites_file: Path,
+    broker: str,
+    at: str,
+    every: float | None,
+    state: Path,
+    visibility_timeout: float,
+    log_level: str,
+) -> None:
+    """Queue SITES_FILE's sites every night from Celery beat (one beat for the fleet), until
+    stopped. The sites file is read at start: restart beat after changing it. Merging the
+    workers' shards stays a separate step (`tag-archiver merge`, from a timer or cron).
+    """
+    from crawler.sites import load_sites
+
+    try:
+        sites = load_sites(sites_file)
+    except ArchiveError as exc:
+        click.echo(f"tag-archiver: {exc}", err=True)
+        sys.exit(int(ExitCode.USAGE))
+    from crawler.fleet import FleetError, run_beat
+
+    when = f"every {every:g} s" if every else f"daily at {at}"
+    click.echo(f"tag-archiver beat: {len(sites)} sites, {when}", err=True)
+    try:
+        code = run_beat(
+            sites,
+            broker,
+            at=at,
+            every=every,
+            state=state,
+            visibility_timeout=visibility_timeout,
+            loglevel=log_level,
+        )
+    except FleetError as exc:
+        click.echo(f"tag-archiver: {exc}", err=True)
+        sys.exit(int(ExitCode.USAGE))
+    sys.exit(code)
+
+
 @click.command()
 @BROKER_OPTION
 @click.option(

@@ -136,9 +136,19 @@ def test_the_merge_command(shards, tmp_path):
     result = run_cli("merge", "--db", str(corpus), str(tmp_path / "shards"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("1 run(s) merged") == 2
-    not_a_shard = tmp_path / "empty"
-    not_a_shard.mkdir()
-    result = run_cli("merge", "--db", str(corpus), str(not_a_shard))
+    # A worker with no site yet, and one killed as its crawl began (an empty database).
+    idle = tmp_path / "idle"
+    idle.mkdir()
+    killed = tmp_path / "killed"
+    (killed / "127.0.0.1-9").mkdir(parents=True)
+    (killed / "127.0.0.1-9" / "archive.db").touch()
+    result = run_cli("merge", "--db", str(corpus), str(idle), str(killed))
+    assert result.returncode == 0, result.stderr
+    assert "nothing merged" in result.stdout
+    broken = tmp_path / "broken" / "archive.db"
+    broken.parent.mkdir()
+    broken.write_bytes(b"not a database at all")
+    result = run_cli("merge", "--db", str(corpus), str(broken.parent))
     assert result.returncode == 1
-    assert f"{not_a_shard} is neither a shard" in result.stderr
+    assert f"{broken}: not a readable SQLite database" in result.stderr
     assert "Traceback" not in result.stderr

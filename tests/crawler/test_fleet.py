@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -587,3 +588,50 @@ def test_the_commands_have_help_and_the_librarys_defaults():
         "DEFAULT_LOCK_TTL",
     ):
         assert getattr(fleet_cli, name) == getattr(fleet, name), name
+
+
+# --- the nightly schedule from Celery beat ---------------------------------------------------
+
+
+def test_beat_queues_every_site_on_its_schedule(broker, workers, paginated, tmp_path):
+    worker = workers("a")
+    with serve_static(paginated) as origin:
+        site = static_site(origin)
+        sites_file = write_sites(tmp_path / "sites.toml", [site])
+        shard = worker.data / SiteConfig.from_dict(site).key / "archive.db"
+        beat = subprocess.Popen(
+            [sys.executable, "-m", "crawler", "fleet", "beat", str(sites_file), "--broker",
+             broker.url, "--every", "3", "--state", str(tmp_path / "beat-state"),
+             "--visibility-timeout", str(VISIBILITY)],
+            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, start_new_session=True,
+        )  # fmt: skip
+        try:
+
+            def finished_runs() -> int:
+                if not shard.exists():
+                    return 0
+                db = sqlite_utils.Database(shard)
+                try:
+                    return db.execute(
+                        "SELECT count(*) FROM runs WHERE status = 'finished'"
+                    ).fetchone()[0]
+                except sqlite3.OperationalError:  # its first crawl is creating it
+                    return 0
+                finally:
+                    db.close()
+
+            wait_for(lambda: finished_runs() >= 2, timeout=120, what="two scheduled crawls")
+        finally:
+            beat.terminate()
+            output = beat.communicate(timeout=30)[0]
+    assert "1 sites, every 3 s" in output
+    assert "Traceback" not in output
+
+
+def test_beat_refuses_a_time_of_day_it_cannot_read(tmp_path):
+    sites_file = write_sites(tmp_path / "sites.toml", [{"url": "http://a.test/", "tags": ["x"]}])
+    result = run_cli("fleet", "beat", str(sites_file), "--broker", "redis://127.0.0.1:9/0",
+                     "--at", "25:00")  # fmt: skip
+    assert result.returncode == 2
+    assert "--at takes a time of day as HH:MM, not '25:00'" in result.stderr
