@@ -13,6 +13,8 @@ from archive.browse import plugin
 from archive.errors import StoreError
 
 METADATA = Path(__file__).with_name("metadata.yml")
+# The plugin's own pages (the article page); names of their own, so no Datasette page changes.
+TEMPLATES = Path(__file__).with_name("templates")
 # Past this size the "download the whole database" link would hand out a huge file.
 DOWNLOAD_LIMIT = 100 * 1024 * 1024
 SETTINGS = {
@@ -48,4 +50,9 @@ def make_datasette(db_path: Path, replay_url: str | None = None) -> Datasette:
     settings = dict(SETTINGS)
     settings["allow_download"] = Path(db_path).stat().st_size <= DOWNLOAD_LIMIT
     # Never immutable (-i): a crawl may be writing; WAL lets Datasette read alongside it.
-    return Datasette([str(db_path)], metadata=metadata_for(db_path, replay_url), settings=settings)
+    return Datasette(
+        [str(db_path)],
+        metadata=metadata_for(db_path, replay_url),
+        settings=settings,
+        template_dir=str(TEMPLATES),
+    )

@@ -65,9 +65,10 @@ def test_every_canned_query_answers(crawled):
         "last_verification",
         "sites_compared",
         "site_articles_per_month",
+        "changed_recently",
     }
     for name in queries:
-        response = get(crawled, f"/{name}.json?q=x&tag=x&phrase=x&site=x")
+        response = get(crawled, f"/{name}.json?q=x&tag=x&phrase=x&site=x&days=30")
         assert response.status_code == 200, (name, response.text)
 
 
