@@ -607,27 +607,69 @@ def pack(db: Path, warc_dir: Path | None, out: Path, title: str | None) -> None:
 @db_option()
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
+    "--replay",
+    is_flag=True,
+    help="Also replay the crawl's WARC files (pywb, on 127.0.0.1, stopped with serve): every "
+    "article links to its archived capture.",
+)
+@click.option("--replay-port", default=0, type=click.IntRange(0, 65535), help="Default: free.")
+@click.option(
+    "--warc-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --replay: the WARC files to replay (default: DB-NAME-warc/ beside the database).",
+)
+@click.option(
     "--replay-url",
     metavar="URL",
-    help="pywb collection URL (http://127.0.0.1:8080/COLL): article URLs also link to "
-    "their archived capture.",
+    help="A replay service already running (a pywb collection, http://HOST:8080/COLL): "
+    "article URLs also link to their archived capture there.",
 )
-def serve(db: Path, port: int, replay_url: str | None) -> None:
+def serve(
+    db: Path,
+    port: int,
+    replay: bool,
+    replay_port: int,
+    warc_dir: Path | None,
+    replay_url: str | None,
+) -> None:
     """Browse the database in Datasette on 127.0.0.1 (read-only; safe while a crawl writes).
 
     Uses the metadata in archive/browse/metadata.yml: descriptions of every table and column,
     facets, full-text search and canned queries. An older database is upgraded first.
+    With --replay, pywb (found through $TAG_ARCHIVER_PYWB, else on PATH) replays the WARC
+    files; if it cannot start, the pages say why and browsing goes on.
     """
+    from contextlib import ExitStack
+
+    from archive.browse.replay import ReplayError, find_wayback, pywb_replay
+
+    _existing_database(db)
+    if replay and replay_url:
+        raise click.UsageError("give --replay or --replay-url, not both")
+    with ExitStack() as stack:
+        replay_error = None
+        if replay:
+            try:
+                replay_url = stack.enter_context(
+                    pywb_replay(warc_dir or default_warc_dir(db), find_wayback(), replay_port)
+                )
+                click.echo(f"replaying the WARC files at {replay_url}")
+            except ReplayError as exc:
+                replay_error = str(exc)
+                click.echo(f"tag-archiver: replay unavailable: {exc}", err=True)
+        _serve_datasette(db, port, replay_url, replay_error)
+
+
+def _serve_datasette(db: Path, port: int, replay_url: str | None, replay_error: str | None) -> None:
     import asyncio
 
     import uvicorn
 
     from archive.browse import make_datasette
 
-    _existing_database(db)
-    datasette = make_datasette(db, replay_url)
+    datasette = make_datasette(db, replay_url, replay_error)
     asyncio.run(datasette.invoke_startup())
-    click.echo(f"serving {db} at http://127.0.0.1:{port}/{db.stem}")
+    click.echo(f"serving {db} at http://127.0.0.1:{port}/{db.stem}", nl=True)
     uvicorn.run(datasette.app(), host="127.0.0.1", port=port, log_level="warning")
 
 

@@ -9,7 +9,7 @@ import yaml
 from datasette.app import Datasette
 from datasette.plugins import pm
 
-from archive.browse import plugin
+from archive.browse import charts, plugin
 from archive.errors import StoreError
 
 METADATA = Path(__file__).with_name("metadata.yml")
@@ -24,11 +24,16 @@ SETTINGS = {
 }
 
 
-def metadata_for(db_path: Path, replay_url: str | None = None) -> dict[str, Any]:
+def metadata_for(
+    db_path: Path, replay_url: str | None = None, replay_error: str | None = None
+) -> dict[str, Any]:
+    """The metadata for `db_path`; `replay_url`: the replay service archived links go to;
+    `replay_error`: why replay asked for is unavailable (shown where the links would be)."""
     metadata = yaml.safe_load(METADATA.read_text(encoding="utf-8"))
     metadata["databases"] = {Path(db_path).stem: metadata["databases"].pop("archive")}
-    if replay_url:
-        metadata["plugins"] = {plugin.NAME: {"replay_url": replay_url}}
+    config = {"replay_url": replay_url, "replay_error": replay_error}
+    if replay_url or replay_error:
+        metadata["plugins"] = {plugin.NAME: {k: v for k, v in config.items() if v}}
     return metadata
 
 
@@ -44,15 +49,18 @@ def check_database(db_path: Path) -> None:
     Store(path).close()  # refuses what is not ours; brings an older schema up to date
 
 
-def make_datasette(db_path: Path, replay_url: str | None = None) -> Datasette:
+def make_datasette(
+    db_path: Path, replay_url: str | None = None, replay_error: str | None = None
+) -> Datasette:
     if plugin.NAME not in {name for name, _ in pm.list_name_plugin()}:
         pm.register(plugin, name=plugin.NAME)
+        pm.register(charts, name=charts.NAME)
     settings = dict(SETTINGS)
     settings["allow_download"] = Path(db_path).stat().st_size <= DOWNLOAD_LIMIT
     # Never immutable (-i): a crawl may be writing; WAL lets Datasette read alongside it.
     return Datasette(
         [str(db_path)],
-        metadata=metadata_for(db_path, replay_url),
+        metadata=metadata_for(db_path, replay_url, replay_error),
         settings=settings,
         template_dir=str(TEMPLATES),
     )

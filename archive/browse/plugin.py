@@ -27,7 +27,10 @@ from markupsafe import Markup, escape
 from archive.browse.history import changed, diff_markup
 
 NAME = "tag-archiver"
+# Tables whose `url` links to the live page and to the capture the row names (capture_id)
 LINKED_URL_TABLES = {"articles", "article_summary", "takeaways"}
+# ... and those whose `url` is a captured page itself: a capture, a tag's or category's archive
+CAPTURED_URL_TABLES = {"captures", "tags", "categories", "tag_stats"}
 # table -> (its article id column, its title column): the title links to the article page
 LINKED_TITLE_TABLES = {
     "articles": ("id", "title"),
@@ -81,26 +84,42 @@ def _title_link(row, value, table, database, datasette) -> Markup | None:
 def render_cell(row, value, column, table, database, datasette):
     if table in LINKED_TITLE_TABLES and column == LINKED_TITLE_TABLES[table][1]:
         return _title_link(row, value, table, database, datasette)
-    if column != "url" or table not in LINKED_URL_TABLES or not _is_http(value):
+    if column != "url" or not _is_http(value):
+        return None
+    linked = table in LINKED_URL_TABLES
+    if not linked and table not in CAPTURED_URL_TABLES:
         return None
     live = Markup('<a href="{0}" rel="nofollow noopener">{0}</a>').format(escape(value))
     replay = (datasette.plugin_config(NAME) or {}).get("replay_url")
-    # sqlite3.Row: `in row` looks at values, so ask its keys
-    capture_id = row["capture_id"] if replay and "capture_id" in row.keys() else None  # noqa: SIM118
-    if not capture_id:
+    if not replay:
         return live
+    keys = row.keys()  # sqlite3.Row: `in row` looks at values
+    if table == "captures" and "fetched_at" in keys:  # the row is the capture itself
+        return live + _archived_link(replay, row["fetched_at"], value)
+    if linked:  # the capture its content was read from
+        capture_id = row["capture_id"] if "capture_id" in keys else None
+        if not capture_id:
+            return live
+        sql, params = "SELECT fetched_at FROM captures WHERE id = ?", [capture_id]
+    else:  # a tag's or category's archive page: its latest full capture
+        sql = (
+            "SELECT fetched_at FROM captures WHERE url = ? AND status = 200 "
+            "AND revisit_of IS NULL ORDER BY id DESC LIMIT 1"
+        )
+        params = [value]
 
     async def with_archived_link():
-        result = await datasette.get_database(database).execute(
-            "SELECT fetched_at FROM captures WHERE id = ?", [capture_id]
-        )
-        first = result.first()
+        first = (await datasette.get_database(database).execute(sql, params)).first()
         if first is None:
             return live
-        archived = _archived_url(replay, first["fetched_at"], value)
-        return live + Markup(' (<a href="{0}">archived</a>)').format(escape(archived))
+        return live + _archived_link(replay, first["fetched_at"], value)
 
     return with_archived_link
+
+
+def _archived_link(replay: str, fetched_at: str, url: str) -> Markup:
+    archived = _archived_url(replay, fetched_at, url)
+    return Markup(' (<a class="ta-archived" href="{0}">archived</a>)').format(archived)
 
 
 # --- the article page -----------------------------------------------------------------------
@@ -324,7 +343,8 @@ async def article_page(datasette, request) -> Response:
         for side in ("previous", "next"):
             if tag[side]:
                 tag[side]["href"] = article_path(datasette, db.name, tag[side]["id"])
-    replay = (datasette.plugin_config(NAME) or {}).get("replay_url")
+    config = datasette.plugin_config(NAME) or {}
+    replay = config.get("replay_url")
     capture = loaded["capture"]
     live = article["url"] if _is_http(article["url"]) else None
     archived = None
@@ -336,6 +356,7 @@ async def article_page(datasette, request) -> Response:
         "live_url": live,
         "archived_url": archived,
         "replay_configured": bool(replay),
+        "replay_error": config.get("replay_error"),
         "history": _history(loaded["versions"]),
         "row_url": datasette.urls.row(db.name, "articles", str(article["id"])),
     }

@@ -252,7 +252,7 @@ def test_sources_name_the_live_page_the_capture_and_its_warc_record(edited):
     assert live.get("href") == POST and live.get("rel") == "noopener noreferrer nofollow"
     # the WARC file is missing: the page only names it
     assert "gone.warc.gz at offset 2000" in text_of(sources)
-    assert "tag-archiver serve --replay-url URL" in text_of(sources)
+    assert "tag-archiver serve --replay replays it here" in text_of(sources)
     assert not sources.xpath(".//a[@class='ta-archived']")
     _, replayed = page(edited, article_id, replay_url=REPLAY)
     archived = replayed.xpath(".//a[@class='ta-archived']")[0]

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -34,18 +36,20 @@ def browser() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="module")
-def served(crawled) -> str:
+@contextmanager
+def serving(db: Path, *args: str) -> Iterator[str]:
+    """`tag-archiver serve --db DB ARGS` on a free port while the block runs; the database's
+    base URL, once it answers."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "serve", "--db", str(crawled), "--port", str(port)],
+        [sys.executable, "-m", "crawler", "serve", "--db", str(db), "--port", str(port), *args],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/{crawled.stem}"
+    base = f"http://127.0.0.1:{port}/{db.stem}"
     try:
-        for _ in range(100):
+        for _ in range(300):
             try:
                 urllib.request.urlopen(base, timeout=1)
                 break
@@ -54,7 +58,13 @@ def served(crawled) -> str:
         yield base
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def served(crawled) -> Iterator[str]:
+    with serving(crawled) as base:
+        yield base
 
 
 def chromium(browser: str, tmp_path: Path, *args: str) -> str:
