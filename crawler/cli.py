@@ -634,8 +634,9 @@ def serve(
 ) -> None:
     """Browse the database in Datasette on 127.0.0.1 (read-only; safe while a crawl writes).
 
-    Uses the metadata in archive/browse/metadata.yml: descriptions of every table and column,
-    facets, full-text search and canned queries. An older database is upgraded first.
+    Uses archive/browse/metadata.yml (descriptions of every table and column) and
+    datasette.yaml (facets, full-text search, canned queries, settings). An older database is
+    upgraded first.
     With --replay, pywb (found through $TAG_ARCHIVER_PYWB, else on PATH) replays the WARC
     files; if it cannot start, the pages say why and browsing goes on.
     """

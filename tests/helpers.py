@@ -3,6 +3,7 @@ what a crawl leaves behind (database, WARC files). Fixtures live in the conftest
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -11,9 +12,13 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -247,3 +252,35 @@ def check_provenance(db: Path) -> sqlite3.Connection:
     ).fetchone()[0]
     assert orphans == 0
     return conn
+
+
+# --- loopback sites and sites files -----------------------------------------------------------
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serve_static(root: Path) -> Iterator[str]:
+    """`root` over HTTP on 127.0.0.1, on a port of its own (a site of its own); its origin."""
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def write_sites_file(path: Path, sites: list[dict], defaults: dict | None = None) -> Path:
+    """A sites file: `defaults` as [defaults], then a [[site]] table per site. Values are
+    written as JSON, which TOML reads the same for strings, numbers, booleans and lists."""
+    lines = ["[defaults]"] + [f"{k} = {json.dumps(v)}" for k, v in (defaults or {}).items()]
+    for site in sites:
+        lines += ["", "[[site]]"] + [f"{k} = {json.dumps(v)}" for k, v in site.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

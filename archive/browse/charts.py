@@ -42,6 +42,8 @@ from datasette.database import QueryInterrupted
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
+from archive.browse.permissions import ensure_may_view, may_view
+
 NAME = "tag-archiver-charts"
 CHARTS_PATH = "/-/tag-archiver/charts"
 PER_MONTH_PATH = f"{CHARTS_PATH}/articles-per-month"
@@ -58,25 +60,8 @@ _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # The tables these charts read; a database without them is not one of ours.
 _TABLES = ("articles", "tags", "article_tags", "sites")
 
-PAGE = """\
-{% extends "base.html" %}
-{% block title %}{{ title }}{% endblock %}
-{% block extra_head %}{{ super() }}
-<style>
-.tag-archiver-chart { overflow-x: auto; max-width: 100%; }
-.tag-archiver-chart svg { font-family: sans-serif; }
-table.tag-archiver-cooccurrence td { text-align: right; }
-table.tag-archiver-cooccurrence td.self { font-weight: bold; }
-.tag-archiver-picker label { margin-right: 0.5em; }
-</style>
-{% endblock %}
-{% block crumbs %}{{ crumbs.nav(request=request, database=database) }}{% endblock %}
-{% block content %}
-<h1>{{ title }}</h1>
-{% if message %}<p class="message-error">{{ message }}</p>{% endif %}
-{{ body }}
-{% endblock %}
-"""
+# The page around a chart: templates/tag_archiver_chart.html (Datasette's base.html).
+PAGE_TEMPLATE = "tag_archiver_chart.html"
 
 
 def label(text: str | None, limit: int = LABEL_CHARS) -> str:
@@ -539,15 +524,14 @@ async def _page(
     message: str = "",
     status: int = 200,
 ) -> Response:
-    template = datasette.jinja_env.from_string(PAGE)
     context = {"title": title, "body": body, "message": message, "database": db_name}
-    html = await datasette.render_template(template, context, request=request)
+    html = await datasette.render_template(PAGE_TEMPLATE, context, request=request)
     return Response.html(html, status=status)
 
 
 async def _opened(datasette, request):
     db = chart_database(datasette)
-    await datasette.ensure_permissions(request.actor, [("view-database", db.name), "view-instance"])
+    await ensure_may_view(datasette, request.actor, db.name)
     await _check_schema(db)
     return db
 
@@ -681,8 +665,7 @@ async def _may_view(datasette, actor) -> str | None:
         db = chart_database(datasette)
     except NotShown:
         return None
-    allowed = await datasette.permission_allowed(actor, "view-database", db.name, default=True)
-    return db.name if allowed else None
+    return db.name if await may_view(datasette, actor, db.name) else None
 
 
 @hookimpl

@@ -25,6 +25,7 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from archive.browse.history import changed, diff_markup
+from archive.browse.permissions import ensure_may_view
 
 NAME = "tag-archiver"
 # Tables whose `url` links to the live page and to the capture the row names (capture_id)
@@ -312,10 +313,7 @@ async def article_page(datasette, request) -> Response:
         db = datasette.get_database(route=route)
     except KeyError:
         return await _not_found(datasette, request, f"Database not found: {route}")
-    await datasette.ensure_permissions(
-        request.actor,
-        [("view-table", (db.name, "articles")), ("view-database", db.name), "view-instance"],
-    )
+    await ensure_may_view(datasette, request.actor, db.name, "articles")
     given = request.url_vars["article_id"]
     article_id = int(given) if given.isascii() and given.isdigit() else None
     loaded = None

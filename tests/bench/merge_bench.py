@@ -5,29 +5,21 @@
     python -m tests.bench.merge_bench --pages 50      # smaller
 
 The site (tests/bench/site.py: five distinct full articles a page) is served by Python's
-http.server on 127.0.0.1; the crawl is `crawl --delay 0 --no-articles`. Whole process trees
+http.server on 127.0.0.1 (tests.helpers.serve_static); the crawl is `crawl --delay 0 --no-articles`. Whole process trees
 are measured (tests/bench/measure.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import sqlite3
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 from tests.bench.bench import measure
 from tests.bench.site import build_site
-from tests.helpers import ROOT
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
+from tests.helpers import ROOT, serve_static
 
 
 def main() -> None:
@@ -38,38 +30,34 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="merge-bench-") as tmp:
         work = Path(tmp)
         site = build_site(work / "site", options.tags, options.pages)
-        handler = functools.partial(_Quiet, directory=str(site.root))
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        origin = f"http://127.0.0.1:{server.server_port}"
         shard = work / "shard"
         shard.mkdir()
         tags = [arg for tag in site.tags for arg in ("--tag", tag)]
-        crawl = [sys.executable, "-m", "crawler", "crawl", origin, *tags, "--db",
-                 str(shard / "archive.db"), "--warc-dir", str(shard / "warc"), "--delay", "0",
-                 "--no-articles", "--log-level", "ERROR"]  # fmt: skip
-        crawled = measure(crawl, ROOT)
-        server.shutdown()
-        articles = (
-            sqlite3.connect(shard / "archive.db")
-            .execute("SELECT count(*) FROM articles")
-            .fetchone()[0]
-        )
+        with serve_static(site.root) as origin:
+            crawl = [sys.executable, "-m", "crawler", "crawl", origin, *tags, "--db",
+                     str(shard / "archive.db"), "--warc-dir", str(shard / "warc"), "--delay",
+                     "0", "--no-articles", "--log-level", "ERROR"]  # fmt: skip
+            crawled = measure(crawl, ROOT)
+        articles = count_articles(shard / "archive.db")
         merge = [sys.executable, "-m", "crawler", "merge", "--db", str(work / "corpus.db"),
                  str(shard)]  # fmt: skip
         first = measure(merge, ROOT)
         again = measure(merge, ROOT)
-        merged = (
-            sqlite3.connect(work / "corpus.db")
-            .execute("SELECT count(*) FROM articles")
-            .fetchone()[0]
-        )
+        merged = count_articles(work / "corpus.db")
         print(f"crawl: {site.pages} pages, {articles} articles, {crawled['wall']:.1f} s "
               f"(exit {crawled['code']})")  # fmt: skip
         print(f"merge: {merged} articles in {first['wall']:.1f} s wall, {first['cpu']:.1f} s CPU, "
               f"{first['rss_mb']:.0f} MB peak (exit {first['code']}): "
               f"{first['wall'] / max(merged, 1) * 10_000:.1f} s per 10,000 articles")  # fmt: skip
         print(f"merge again (nothing to add): {again['wall']:.1f} s (exit {again['code']})")
+
+
+def count_articles(db: Path) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    finally:
+        conn.close()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ killed worker's site goes to the other one within seconds rather than an hour.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import signal
@@ -15,13 +14,10 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 import sqlite_utils
@@ -30,7 +26,7 @@ from crawler.sites import SiteConfig
 from crawler.snapshot import serve_snapshot
 from tests.archive_view import articles_view
 from tests.bench.site import build_site
-from tests.helpers import ROOT, check_provenance, dump, run_cli
+from tests.helpers import ROOT, check_provenance, dump, run_cli, serve_static, write_sites_file
 from tests.processes import session_members, wait_for_session_end
 from tests.redis_server import RedisServer, free_port
 from tests.wordpress_truth import live_origin
@@ -73,38 +69,8 @@ def paginated(tmp_path_factory) -> Path:
     return build_site(tmp_path_factory.mktemp("paginated"), 1, STATIC_PAGES).root
 
 
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def serve_static(root: Path) -> Iterator[str]:
-    """`root` over HTTP on 127.0.0.1, on a port of its own (a site of its own); its origin."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=root))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def static_site(origin: str, delay: float = 0) -> dict:
     return {"url": origin, "tags": [STATIC_TAG], "delay": delay, "articles": False}
-
-
-def write_sites(path: Path, sites: list[dict]) -> Path:
-    """A sites file of `sites` ([[site]] tables)."""
-    lines = []
-    for site in sites:
-        lines.append("[[site]]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in site.items()]
-        lines.append("")
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
 
 
 # --- Redis, workers, submit ------------------------------------------------------------------
@@ -325,7 +291,7 @@ def test_two_workers_crawl_every_site_and_the_merge_equals_single_crawls(
             {"url": unreachable, "tags": ["news"], "delay": 0},
         ]
         a, b = workers("a"), workers("b")
-        sites_file = write_sites(tmp_path / "sites.toml", sites)
+        sites_file = write_sites_file(tmp_path / "sites.toml", sites)
         result = subprocess.run(
             submit_command(sites_file, broker.url, "--wait"),
             cwd=ROOT, capture_output=True, text=True, timeout=240,
@@ -358,7 +324,9 @@ def test_a_worker_killed_mid_site_leaves_it_to_the_other_and_no_crawl_behind(
         site = static_site(slow, delay=0.5)  # STATIC_PAGES pages: some 15 s
         key = SiteConfig.from_dict(site).key
         a, b = workers("a"), workers("b")
-        submitting = submit_in_background(write_sites(tmp_path / "sites.toml", [site]), broker.url)
+        submitting = submit_in_background(
+            write_sites_file(tmp_path / "sites.toml", [site]), broker.url
+        )
         taken = wait_for(
             lambda: next((w for w in (a, b) if (w.data / key / "crawl.log").exists()), None),
             what="a worker takes the site",
@@ -439,7 +407,7 @@ def test_a_site_is_never_crawled_by_two_workers_at_once(
         site = static_site(origin, delay=0.1)  # some 4 s
         url = SiteConfig.from_dict(site).url
         a, b = workers("a", "--concurrency", "1"), workers("b", "--concurrency", "1")
-        sites_file = write_sites(tmp_path / "sites.toml", [site])
+        sites_file = write_sites_file(tmp_path / "sites.toml", [site])
         first = submit_in_background(sites_file, broker.url)
         second = submit_in_background(sites_file, broker.url)  # the same site, again
         most = 0
@@ -466,7 +434,7 @@ def test_a_site_handed_out_again_while_it_is_crawled_is_crawled_once(
         site = static_site(origin, delay=0.3)  # some 10 s
         key = SiteConfig.from_dict(site).key
         a = workers("a", "--visibility-timeout", short)  # two slots: the copy takes the other
-        sites_file = write_sites(tmp_path / "sites.toml", [site])
+        sites_file = write_sites_file(tmp_path / "sites.toml", [site])
         result = subprocess.run(
             submit_command(sites_file, broker.url, "--wait", "--visibility-timeout", short),
             cwd=ROOT, capture_output=True, text=True, timeout=120,
@@ -494,7 +462,7 @@ def test_a_site_over_its_time_limit_is_stopped_and_not_tried_again(
         site = static_site(slow, delay=0.5)
         a = workers("a", "--site-time-limit", "3", "--retries", "2")
         result = subprocess.run(
-            submit_command(write_sites(tmp_path / "sites.toml", [site]), broker.url, "--wait"),
+            submit_command(write_sites_file(tmp_path / "sites.toml", [site]), broker.url, "--wait"),
             cwd=ROOT, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
     assert result.returncode == 5, result.stdout + result.stderr  # interrupted
@@ -512,7 +480,7 @@ def test_a_site_locked_elsewhere_waits_for_its_lock(broker, workers, paginated, 
         locked_until = time.time() + LOCK_TTL
         a = workers("a")
         result = subprocess.run(
-            submit_command(write_sites(tmp_path / "sites.toml", [site]), broker.url, "--wait"),
+            submit_command(write_sites_file(tmp_path / "sites.toml", [site]), broker.url, "--wait"),
             cwd=ROOT, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
@@ -538,7 +506,7 @@ def test_a_message_delivered_again_returns_the_recorded_result(broker, workers, 
 
 
 def test_submit_fails_fast_when_the_broker_is_down(tmp_path):
-    sites_file = write_sites(tmp_path / "sites.toml", [static_site("http://127.0.0.1:9")])
+    sites_file = write_sites_file(tmp_path / "sites.toml", [static_site("http://127.0.0.1:9")])
     port = free_port()
     result = run_cli(
         "fleet", "submit", str(sites_file), "--broker", f"redis://:secret@127.0.0.1:{port}/0",
@@ -553,7 +521,7 @@ def test_submit_fails_fast_when_the_broker_is_down(tmp_path):
 
 
 def test_a_broker_that_goes_away_ends_the_wait(broker, submit_in_background, tmp_path):
-    sites_file = write_sites(tmp_path / "sites.toml", [static_site("http://127.0.0.1:9")])
+    sites_file = write_sites_file(tmp_path / "sites.toml", [static_site("http://127.0.0.1:9")])
     submitting = submit_in_background(sites_file, broker.url)  # no worker: it waits
     with broker.client() as client:
         wait_for(lambda: client.llen("celery") == 1, what="the site queued")
@@ -597,7 +565,7 @@ def test_beat_queues_every_site_on_its_schedule(broker, workers, paginated, tmp_
     worker = workers("a")
     with serve_static(paginated) as origin:
         site = static_site(origin)
-        sites_file = write_sites(tmp_path / "sites.toml", [site])
+        sites_file = write_sites_file(tmp_path / "sites.toml", [site])
         shard = worker.data / SiteConfig.from_dict(site).key / "archive.db"
         beat = subprocess.Popen(
             [sys.executable, "-m", "crawler", "fleet", "beat", str(sites_file), "--broker",
@@ -630,7 +598,9 @@ def test_beat_queues_every_site_on_its_schedule(broker, workers, paginated, tmp_
 
 
 def test_beat_refuses_a_time_of_day_it_cannot_read(tmp_path):
-    sites_file = write_sites(tmp_path / "sites.toml", [{"url": "http://a.test/", "tags": ["x"]}])
+    sites_file = write_sites_file(
+        tmp_path / "sites.toml", [{"url": "http://a.test/", "tags": ["x"]}]
+    )
     result = run_cli("fleet", "beat", str(sites_file), "--broker", "redis://127.0.0.1:9/0",
                      "--at", "25:00")  # fmt: skip
     assert result.returncode == 2
