@@ -6,14 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlencode
@@ -27,11 +20,12 @@ from archive.records import Content, Image, Observed, Section, SectionItem, Term
 from archive.store import Store
 from archive.warc.files import RecordLocation
 from tests.archive.browse import test_browser
-from tests.helpers import ROOT, T1, T2, article
+from tests.helpers import T1, T2, article
 
 # test_browser's Chromium and its `tag-archiver serve` of the test-bed crawl, as fixtures here
 browser, served = test_browser.browser, test_browser.served
 chromium, ARTIFACTS = test_browser.chromium, test_browser.ARTIFACTS
+serving = test_browser.serving
 
 SITE = "https://b.test/"
 REPLAY = "http://127.0.0.1:8080/pjfp"
@@ -378,30 +372,6 @@ def test_hostile_values_stay_text_on_datasette_pages(hostile):
 # --- in a browser ---------------------------------------------------------------------------
 
 
-@contextmanager
-def serving(db: Path) -> Iterator[str]:
-    """`tag-archiver serve` of `db` on a free port; the database's base URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "serve", "--db", str(db), "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}/{db.stem}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base, timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def test_article_page_in_the_browser(browser, served, crawled, tmp_path):
     article_id = ids(crawled)["Deeply Nested Questions and Answers"]
     url = f"{served}/-/article/{article_id}"
@@ -439,3 +409,32 @@ def test_a_hostile_article_runs_no_script_in_the_browser(browser, tmp_path):
         dom = chromium(browser, tmp_path, "--dump-dom", f"{base}/-/article/1")
     assert "data-ran" not in dom
     assert "&lt;script&gt;" in dom and title in lxml.html.fromstring(dom).xpath("//h1")[0].text
+
+
+def test_an_edited_articles_history_in_the_browser(browser, tmp_path):
+    """Two versions of one post: the page shows both, newest first, and the words that
+    changed between them as a diff a reader sees (struck out, underlined)."""
+    db = tmp_path / "edited.db"
+    with Store(db, site="http://b.test/") as store:
+        first = "Scaling laws hold for now.\nCompute keeps growing."
+        second = "Scaling laws still hold today.\nCompute keeps growing."
+        store.save([Observed(article("http://b.test/edited/", text=first))], T1)
+        store.save([Observed(article("http://b.test/edited/", text=second))], T2)
+    with serving(db) as base:
+        url = f"{base}/-/article/1"
+        doc = lxml.html.fromstring(chromium(browser, tmp_path, "--dump-dom", url))
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "article-history.png"
+        shot.unlink(missing_ok=True)
+        chromium(
+            browser, tmp_path, f"--screenshot={shot}", "--window-size=1280,1400", f"{url}#version-2"
+        )
+    history = doc.xpath("//section[@class='ta-history']")[0]
+    assert [h.text for h in history.xpath(".//h3")] == ["Version 2", "Version 1"]
+    newest = history.xpath(".//div[@id='version-2']")[0]
+    assert [d.text_content().strip() for d in newest.xpath(".//del")] == ["for now."]
+    assert [i.text_content().strip() for i in newest.xpath(".//ins")] == ["still", "today."]
+    assert (
+        "The first version archived." in history.xpath(".//div[@id='version-1']")[0].text_content()
+    )
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
