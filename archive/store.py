@@ -513,10 +513,12 @@ class Store:
         upgraded = authoritative and row["record_source"] != article.source.value
         if upgraded:
             updates["record_source"] = article.source.value
-        # The row points at the capture its current content came from: a re-crawl of
-        # unchanged content keeps pointing at the first one.
+        # The row points at the capture its current values came from (its text, and its
+        # title, dates and author: a retitled post's new version names the page that shows
+        # the new title); a re-crawl of what is unchanged keeps pointing at the first one.
+        metadata_changed = any(name in updates for name in METADATA_FIELDS)
         if observed.capture_id is not None and (
-            content_changed or upgraded or row["capture_id"] is None
+            content_changed or upgraded or metadata_changed or row["capture_id"] is None
         ):
             updates["capture_id"] = observed.capture_id
         bookkeeping = {"last_seen", "record_source", "archive_content", "archive_sha256"}

@@ -17,6 +17,7 @@ from archive.extract import extract_page
 from archive.records import Observed, Section, SectionItem, Source, Term
 from archive.schema import SCHEMA_VERSION
 from archive.store import Outcome, Store
+from archive.warc.files import RecordLocation
 from crawler.snapshot import SNAPSHOT_ORIGIN
 from tests.helpers import T1, T2, article, dump, html_pages
 
@@ -89,6 +90,27 @@ def test_single_page_wins_over_archive_block(tmp_path):
         "Ada",
         "single",
     )
+
+
+def test_a_retitled_post_names_the_capture_that_shows_its_new_title(tmp_path):
+    """Only the title changed: the row and its new version point at the new page's capture,
+    the old version at the old one."""
+    store = Store(tmp_path / "a.db")
+    for capture_id, when in ((1, T1), (2, T2)):
+        store.add_capture(
+            RecordLocation(f"{capture_id}.warc.gz", 0, 1, f"<urn:uuid:{capture_id}>", None),
+            url="http://b.test/a/",
+            status=200,
+            fetched_at=when,
+            content_type="text/html",
+            capture_id=capture_id,
+        )
+    store.save([Observed(article(source=Source.SINGLE, title="Old"), capture_id=1)], T1)
+    (saved,) = store.save([Observed(article(source=Source.SINGLE, title="New"), capture_id=2)], T2)
+    assert saved.outcome is Outcome.CHANGED
+    assert next(store.db["articles"].rows)["capture_id"] == 2
+    versions = [(v["title"], v["capture_id"]) for v in store.db["article_versions"].rows]
+    assert versions == [("Old", 1), ("New", 2)]
 
 
 def test_an_edit_replaces_sections(tmp_path):
