@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 import sqlite_utils
@@ -18,9 +18,11 @@ from archive.reextract import reextract as reextract_warcs
 from archive.store import Store
 from archive.warc.files import DEFAULT_MAX_SIZE, default_warc_dir, repair_open_files
 from crawler.stop import STOP_SIGNALS
+from crawler.verdict import ExitCode
 
 if TYPE_CHECKING:
     from crawler.run import CrawlResult
+    from crawler.sites import SiteConfig
     from crawler.verify import VerifyResult
 
 # Scrapy (crawl, demo) and the WACZ packer (pack) are imported by the commands that use them:
@@ -78,6 +80,24 @@ def _existing_database(db: Path) -> None:
         check_database(db)
     except ArchiveError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def fail(error: object, code: int) -> NoReturn:
+    """End the command on an error it expected: `tag-archiver: ERROR` on stderr, and `code`
+    (crawler.verdict.ExitCode)."""
+    click.echo(f"tag-archiver: {error}", err=True)
+    sys.exit(int(code))
+
+
+def load_sites_file(path: Path) -> list[SiteConfig]:
+    """The sites of a sites file (crawl --sites, fleet submit and beat); a bad file ends the
+    command with exit 2, its message naming the file, line and site."""
+    from crawler.sites import load_sites
+
+    try:
+        return load_sites(path)
+    except ArchiveError as exc:
+        fail(exc, ExitCode.USAGE)
 
 
 STOPPABLE_RUNS = ("crawl", "verify", "demo")  # they take SIGINT/SIGTERM (crawler.stop)
@@ -292,8 +312,6 @@ def _crawl_sites(
 ) -> None:
     from click.core import ParameterSource
 
-    from crawler.run import ExitCode
-    from crawler.sites import load_sites
     from crawler.sites_run import DEFAULT_PARALLEL, crawl_sites
 
     if ctx.params["site_url"] is not None:
@@ -305,11 +323,7 @@ def _crawl_sites(
                 f"{option} is a per-site option with --sites: give it in the sites file "
                 "([defaults] or the site's own table)"
             )
-    try:
-        sites = load_sites(sites_file)
-    except ArchiveError as exc:
-        click.echo(f"tag-archiver: {exc}", err=True)
-        sys.exit(int(ExitCode.USAGE))
+    sites = load_sites_file(sites_file)
     _check_db(db)
     try:
         code = crawl_sites(
@@ -321,8 +335,7 @@ def _crawl_sites(
             report=click.echo,
         )
     except RunLocked as exc:
-        click.echo(f"tag-archiver: {exc}", err=True)
-        sys.exit(int(ExitCode.LOCKED))
+        fail(exc, ExitCode.LOCKED)
     click.echo(f"database: {db}")
     sys.exit(code)
 
@@ -331,14 +344,11 @@ def _crawl_sites(
 def _locked(db: Path, options) -> Iterator[None]:
     """The run lock around a run, taken here so a locked database is refused before Scrapy
     starts (exit 4)."""
-    from crawler.run import ExitCode
-
     lock = RunLock(db)
     try:
         lock.acquire()
     except RunLocked as exc:
-        click.echo(f"tag-archiver: {exc}", err=True)
-        sys.exit(int(ExitCode.LOCKED))
+        fail(exc, ExitCode.LOCKED)
     try:
         options.extra_settings["TAG_ARCHIVER_LOCK_HELD"] = True
         yield
@@ -369,8 +379,6 @@ def _finish_verified(
     discrepancies turn a clean crawl's 0 into 3. When the REST API is unavailable the crawl's
     own verdict stands, with a warning: the archive is no worse for the site hiding its API.
     """
-    from crawler.run import ExitCode
-
     code = result.exit_code
     if stats_json:
         stats = dict(result.stats)
@@ -488,7 +496,7 @@ def demo(db: Path, port: int) -> None:
     seed articles under the tags "AI scaling" and "scaling laws".
     """
     STOP_SIGNALS.install()
-    from crawler.run import CrawlOptions, ExitCode, run_crawl
+    from crawler.run import CrawlOptions, run_crawl
     from crawler.snapshot import serve_snapshot
 
     _check_db(db)
@@ -698,7 +706,6 @@ def merge(db: Path, shards: tuple[Path, ...], warc_dir: Path | None) -> None:
     4 another run holds the database.
     """
     from archive.merge import merge as merge_shards
-    from crawler.run import ExitCode
 
     merged_any = False
     try:
@@ -706,11 +713,9 @@ def merge(db: Path, shards: tuple[Path, ...], warc_dir: Path | None) -> None:
             click.echo(merged.summary())
             merged_any = True
     except RunLocked as exc:
-        click.echo(f"tag-archiver: {exc}", err=True)
-        sys.exit(int(ExitCode.LOCKED))
+        fail(exc, ExitCode.LOCKED)
     except ArchiveError as exc:
-        click.echo(f"tag-archiver: {exc}", err=True)
-        sys.exit(int(ExitCode.FAILED))
+        fail(exc, ExitCode.FAILED)
     if not merged_any:  # a worker that has not crawled yet: nothing to do, not an error
         click.echo(f"no shards in {', '.join(map(str, shards))}: nothing merged")
     click.echo(f"database: {db}")

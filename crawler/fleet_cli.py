@@ -12,7 +12,6 @@ from pathlib import Path
 
 import click
 
-from archive.errors import ArchiveError
 from crawler.verdict import ExitCode
 
 # The defaults of crawler.fleet, spelled here so that --help needs no Celery.
@@ -68,13 +67,9 @@ def submit(sites_file: Path, broker: str, wait: bool, visibility_timeout: float)
     3 partial, 4 locked, 5 interrupted). 1 the broker cannot be reached or went away;
     2 a bad sites file.
     """
-    from crawler.sites import load_sites
+    from crawler.cli import fail, load_sites_file  # the command line's own, loaded by now
 
-    try:
-        sites = load_sites(sites_file)
-    except ArchiveError as exc:
-        click.echo(f"tag-archiver: {exc}", err=True)
-        sys.exit(int(ExitCode.USAGE))
+    sites = load_sites_file(sites_file)
     from crawler.fleet import FleetError
     from crawler.fleet import submit as submit_sites
 
@@ -83,8 +78,7 @@ def submit(sites_file: Path, broker: str, wait: bool, visibility_timeout: float)
             sites, broker, wait=wait, visibility_timeout=visibility_timeout, report=click.echo
         )
     except FleetError as exc:
-        click.echo(f"tag-archiver: {exc}", err=True)
-        sys.exit(int(ExitCode.FAILED))
+        fail(exc, ExitCode.FAILED)
     sys.exit(code)
 
 
@@ -132,13 +126,9 @@ def beat(
     stopped. The sites file is read at start: restart beat after changing it. Merging the
     workers' shards stays a separate step (`tag-archiver merge`, from a timer or cron).
     """
-    from crawler.sites import load_sites
+    from crawler.cli import fail, load_sites_file  # the command line's own, loaded by now
 
-    try:
-        sites = load_sites(sites_file)
-    except ArchiveError as exc:
-        click.echo(f"tag-archiver: {exc}", err=True)
-        sys.exit(int(ExitCode.USAGE))
+    sites = load_sites_file(sites_file)
     from crawler.fleet import FleetError, run_beat
 
     when = f"every {every:g} s" if every else f"daily at {at}"
@@ -154,8 +144,7 @@ def beat(
             loglevel=log_level,
         )
     except FleetError as exc:
-        click.echo(f"tag-archiver: {exc}", err=True)
-        sys.exit(int(ExitCode.USAGE))
+        fail(exc, ExitCode.USAGE)
     sys.exit(code)
 
 
@@ -238,6 +227,7 @@ def worker(
     sites go back to the queue. A worker killed outright leaves its sites to another worker
     after --visibility-timeout, its crawls stopped.
     """
+    from crawler.cli import fail  # the command line's own, loaded by now
     from crawler.fleet import FleetError, WorkerSettings, run_worker
 
     name = hostname or f"tag-archiver@{socket.gethostname()}"
@@ -259,6 +249,5 @@ def worker(
             loglevel=log_level,
         )
     except FleetError as exc:
-        click.echo(f"tag-archiver: {exc}", err=True)
-        sys.exit(int(ExitCode.FAILED))
+        fail(exc, ExitCode.FAILED)
     sys.exit(code)

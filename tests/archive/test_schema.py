@@ -70,13 +70,19 @@ def test_seeing_an_article_again_leaves_the_search_index_alone(tmp_path):
     assert store.db.execute(match, ["title:title"]).fetchone()[0] == 0
 
 
-def test_a_version_5_database_becomes_its_sites(tmp_path):
-    """Step 6: a single-site database's rows all become its site's, named by its runs."""
-    path = tmp_path / "v5.db"
+def version_5(path) -> sqlite_utils.Database:
+    """A new database at `path` as tag-archiver's schema version 5 left it."""
     db = sqlite_utils.Database(path)
     for step in MIGRATIONS[:5]:
         step(db)
     db.execute("PRAGMA user_version = 5")
+    return db
+
+
+def test_a_version_5_database_becomes_its_sites(tmp_path):
+    """Step 6: a single-site database's rows all become its site's, named by its runs."""
+    path = tmp_path / "v5.db"
+    db = version_5(path)
     db["runs"].insert(
         {"id": 1, "started_at": "t", "status": "finished", "site": "pjfp.com",
          "software_version": "0"}
@@ -118,10 +124,7 @@ def test_a_version_5_database_becomes_its_sites(tmp_path):
 
 def test_a_database_without_runs_takes_its_site_from_its_first_capture(tmp_path):
     path = tmp_path / "v5.db"
-    db = sqlite_utils.Database(path)
-    for step in MIGRATIONS[:5]:
-        step(db)
-    db.execute("PRAGMA user_version = 5")
+    db = version_5(path)
     db["captures"].insert(
         {"id": 1, "url": "http://b.test:8080/tag/x/", "status": 200, "fetched_at": "t",
          "warc_file": "x.warc.gz", "warc_offset": 0, "warc_length": 1,

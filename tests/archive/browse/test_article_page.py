@@ -4,7 +4,6 @@ headless Chromium. Every stored value is text on it, never markup."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import sqlite3
 from dataclasses import replace
@@ -14,12 +13,12 @@ from urllib.parse import urlencode
 import lxml.html
 import pytest
 
-from archive.browse import make_datasette
 from archive.browse.plugin import blocks, nest
 from archive.records import Content, Image, Observed, Section, SectionItem, Term
 from archive.store import Store
 from archive.warc.files import RecordLocation
 from tests.archive.browse import test_browser
+from tests.archive.browse.client import get, get_root
 from tests.helpers import T1, T2, article
 
 # test_browser's Chromium and its `tag-archiver serve` of the test-bed crawl, as fixtures here
@@ -29,17 +28,6 @@ serving = test_browser.serving
 
 SITE = "https://b.test/"
 REPLAY = "http://127.0.0.1:8080/pjfp"
-
-
-def get(db: Path, path: str, **kwargs):
-    """GET /<db><path> from a Datasette made as `tag-archiver serve` makes it."""
-    datasette = make_datasette(db, **kwargs)
-
-    async def fetch():
-        await datasette.invoke_startup()
-        return await datasette.client.get(f"/{db.stem}{path}")
-
-    return asyncio.run(fetch())
 
 
 def page(db: Path, article_id: int, **kwargs) -> tuple[str, lxml.html.HtmlElement]:
@@ -281,14 +269,8 @@ def test_unknown_articles_are_a_clear_404(edited):
         response = get(edited, path)
         assert response.status_code == 404, path
         assert "No article" in response.text and "see the articles table" in response.text
-    response = asyncio.run(_get_root(edited, "/nodb/-/article/1"))
+    response = get_root(edited, "/nodb/-/article/1")
     assert response.status_code == 404 and "Database not found: nodb" in response.text
-
-
-async def _get_root(db: Path, path: str):
-    datasette = make_datasette(db)
-    await datasette.invoke_startup()
-    return await datasette.client.get(path)
 
 
 def test_an_article_without_sections_or_capture(tmp_path):

@@ -3,7 +3,6 @@ served pages in headless Chromium."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import sqlite3
 import urllib.error
@@ -14,9 +13,10 @@ from pathlib import Path
 import pytest
 from datasette.plugins import pm
 
-from archive.browse import charts, make_datasette, plugin
+from archive.browse import charts, plugin
 from archive.records import Observed, Term
 from archive.store import Store
+from tests.archive.browse.client import get_root
 
 # browser and served: the browser test's fixtures, shared rather than copied
 from tests.archive.browse.test_browser import ARTIFACTS, browser, chromium, served  # noqa: F401
@@ -40,13 +40,7 @@ def register() -> None:
 
 def get(db: Path, path: str, params: dict | None = None):
     register()
-    datasette = make_datasette(db)
-
-    async def fetch():
-        await datasette.invoke_startup()
-        return await datasette.client.get(path, params=params)
-
-    return asyncio.run(fetch())
+    return get_root(db, path, params)
 
 
 def page(db: Path, path: str, params: dict | None = None, status: int = 200) -> str:

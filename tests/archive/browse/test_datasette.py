@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from pathlib import Path
@@ -13,17 +12,8 @@ from archive.browse import check_database, make_datasette
 from archive.errors import StoreError
 from archive.records import Observed, Term
 from archive.store import Store
+from tests.archive.browse.client import get
 from tests.helpers import ROOT, article, run_cli
-
-
-def get(db: Path, path: str, **kwargs):
-    datasette = make_datasette(db, **kwargs)
-
-    async def fetch():
-        await datasette.invoke_startup()
-        return await datasette.client.get(f"/{db.stem}{path}")
-
-    return asyncio.run(fetch())
 
 
 def rows(db: Path, path: str) -> list[dict]:
