@@ -24,7 +24,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -38,6 +38,7 @@ from archive.known_articles import KnownArticles
 from archive.records import Content, ContentKind, Observed, Source, Term
 from archive.schema import SEARCHED, TERM_TABLES, ensure_schema
 from archive.warc.files import RecordLocation
+from archive.write_turns import WriteTurns
 
 METADATA_FIELDS = (
     "wp_post_id",
@@ -144,14 +145,24 @@ class Store:
     commit survives a crash of the process, and a power cut can lose the last few; WAL
     keeps the database consistent either way."""
 
-    def __init__(self, path: str | Path, *, durable: bool = False, site: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        durable: bool = False,
+        site: str | None = None,
+        write_turns: str | Path | None = None,
+    ) -> None:
         """Open (or create) the database at `path`, ready to write; `site`: the site what
-        it writes belongs to (use_site).
+        it writes belongs to (use_site); `write_turns`: a directory of lock files through
+        which this store's transactions take turns with those of the other processes
+        writing the database with the same directory (archive.write_turns).
 
         Raises StoreError naming the path: a file or directory that cannot be written (the
         store writes; SQLite also creates PATH-wal and PATH-shm beside the file), or a file
         that is not a database of ours."""
         _refuse_unwritable(Path(path))
+        self._turns = WriteTurns(write_turns) if write_turns is not None else None
         try:
             self.db = sqlite_utils.Database(path)
             self.conn = self.db.conn
@@ -177,6 +188,8 @@ class Store:
             if site is not None:
                 self.use_site(site)
         except sqlite3.DatabaseError as exc:
+            if self._turns is not None:
+                self._turns.close()
             raise StoreError(f"cannot open {path} as a SQLite database: {_explain(exc)}") from exc
 
     def use_site(self, url: str, name: str | None = None) -> int:
@@ -199,6 +212,8 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+        if self._turns is not None:
+            self._turns.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -213,13 +228,14 @@ class Store:
             with self.db.atomic():  # sqlite-utils nests it as a savepoint
                 yield
             return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.rollback()  # a no-op if the error already ended the transaction
-            raise
+        with self._turns.turn() if self._turns is not None else nullcontext():
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.rollback()  # a no-op if the error already ended the transaction
+                raise
 
     def __enter__(self) -> Store:
         return self

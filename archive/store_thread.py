@@ -24,9 +24,17 @@ MAX_PENDING = 2
 
 
 class StoreThread:
-    def __init__(self, path: str | Path, *, durable: bool = False, site: str | None = None) -> None:
-        """Opens the store on the thread (writing `site`'s rows: Store.use_site); StoreError
-        if it cannot be opened."""
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        durable: bool = False,
+        site: str | None = None,
+        write_turns: str | None = None,
+    ) -> None:
+        """Opens the store on the thread (writing `site`'s rows: Store.use_site; taking
+        turns with other processes' stores through `write_turns`: archive.write_turns);
+        StoreError if it cannot be opened."""
         self._pending = threading.BoundedSemaphore(MAX_PENDING)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="tag-archiver store")
         self._operations = Operations()
@@ -34,12 +42,12 @@ class StoreThread:
         self._lock = threading.Lock()
         self._closing = False
         self._broken: StoreError | None = None
-        self._executor.submit(self._open, str(path), durable, site).result()
+        self._executor.submit(self._open, str(path), durable, site, write_turns).result()
 
-    def _open(self, path: str, durable: bool, site: str | None) -> None:
+    def _open(self, path: str, durable: bool, site: str | None, write_turns: str | None) -> None:
         from archive.store import Store  # the store imports this package's writer module
 
-        self._store = Store(path, durable=durable, site=site)
+        self._store = Store(path, durable=durable, site=site, write_turns=write_turns)
 
     def submit(self, operation: str, *args: Any, **kwargs: Any) -> Future:
         """The operation named (OPERATIONS) run as f(store, *args, **kwargs) on the thread,

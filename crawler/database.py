@@ -55,10 +55,12 @@ class DatabaseWriter:
         try:
             # everything the crawl stores is its site's
             site = getattr(self.crawler.spider, "site", None) or None
-            self.writer = StoreThread(self.db, durable=self.durable, site=site)
             from crawler.shares import CrawlShares  # it reads this module's ids
 
             shares = self.crawler.get_extension(CrawlShares)
+            # the run's processes write in turns (archive.write_turns)
+            turns = shares.write_turns_dir if shares is not None else None
+            self.writer = StoreThread(self.db, durable=self.durable, site=site, write_turns=turns)
             if shares is not None:  # the run's articles counted once, whichever process
                 self.wait_for("share_ledger", shares.ledger_path)
             share = self.crawler.settings.getdict("TAG_ARCHIVER_SHARE")

@@ -45,6 +45,7 @@ def main(argv: list[str]) -> int:
         "capture_ids": config["capture_ids"],
         "claims": config["claims"],
         "ledger": config["ledger"],
+        "write_turns": config["write_turns"],
     }
     result = run_crawl(options, share=True)
     report = {

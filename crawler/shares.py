@@ -7,7 +7,8 @@ run (lock, runs row, verdict: crawler.runs.ArchiveRun), starts the others and ha
 tags in turn. A tag is walked whole by one process, so its pagination, its incremental stop
 and its check for articles that left it work as in a single process. Every process writes
 WARC files of its own and stores into the same database: SQLite takes one write
-transaction at a time, and a process waits for the lock on its writer thread
+transaction at a time, the processes take turns at it in the order they ask
+(archive.write_turns), and a process waits for its turn on its writer thread
 (archive.store_thread), not on its reactor. Capture ids are interleaved (process k of N
 numbers base + k, base + k + N, ...), so no process waits for another to number a row.
 
@@ -48,6 +49,7 @@ from scrapy.settings import BaseSettings
 from twisted.internet import defer
 
 from archive.extract.urls import canonical_url
+from crawler.stop import STOP_SIGNALS
 
 logger = logging.getLogger(__name__)
 
@@ -99,11 +101,12 @@ class _Child:
     def __init__(self, index: int, config: dict[str, Any], result_path: Path) -> None:
         self.index = index
         self.result_path = result_path
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "crawler.share", json.dumps(config)],
-            stdin=subprocess.PIPE,
-            start_new_session=True,
-        )
+        with STOP_SIGNALS.blocked_for_child():
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "crawler.share", json.dumps(config)],
+                stdin=subprocess.PIPE,
+                start_new_session=True,
+            )
         self.tags: queue.Queue[str | None] = queue.Queue()
         self.ended: defer.Deferred[ShareResult] = defer.Deferred()
         threading.Thread(target=self._feed, name=f"crawler {index} tags", daemon=True).start()
@@ -194,10 +197,12 @@ class CrawlShares:
         self._tmp: tempfile.TemporaryDirectory | None = None
         if member:
             self.claims_path, self.ledger_path = member["claims"], member["ledger"]
+            self.write_turns_dir = member["write_turns"]
         else:  # the run's scratch files, shared by its processes, gone with it
             self._tmp = tempfile.TemporaryDirectory(prefix="tag-archiver-crawlers-")
             self.claims_path = str(Path(self._tmp.name) / "claims.sqlite")
             self.ledger_path = str(Path(self._tmp.name) / "ledger.sqlite")
+            self.write_turns_dir = self._tmp.name
         self.claims: SharedClaims | None = SharedClaims(self.claims_path)
         self.children: list[_Child] = []
         self.handed_out = 0
@@ -230,6 +235,7 @@ class CrawlShares:
                 "capture_ids": [first_capture_id + index, self.count],
                 "claims": self.claims_path,
                 "ledger": self.ledger_path,
+                "write_turns": self.write_turns_dir,
                 "result": str(result_path),
             }
             self.children.append(_Child(index, config, result_path))
