@@ -24,6 +24,7 @@ from pathlib import Path
 
 from archive.shards import Shard
 from crawler.sites import SiteConfig
+from crawler.stop import STOP_SIGNALS
 
 LOG_NAME = "crawl.log"
 # After a graceful stop, how long the crawl gets to end its run (its own stop timeout, 30 s
@@ -81,14 +82,15 @@ def crawl_into_shard(
         log.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {site.url}\n".encode())
         log.flush()
         try:
-            child = subprocess.Popen(
-                crawl_command(site, shard),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # the caller's Ctrl-C reaches it once, from us
-                preexec_fn=_stop_with_parent,
-            )
+            with STOP_SIGNALS.blocked_for_child():
+                child = subprocess.Popen(
+                    crawl_command(site, shard),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # the caller's Ctrl-C reaches it once, from us
+                    preexec_fn=_stop_with_parent,
+                )
         except OSError as exc:
             return SiteOutcome(
                 site.url, site.key, 1, f"could not start the crawl: {exc}", 0.0, shard.directory

@@ -11,9 +11,11 @@ what a stop means at that moment.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
 # No Scrapy or Twisted at import: the CLI installs STOP_SIGNALS before it imports them.
 
 logger = logging.getLogger(__name__)
+
+STOPS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 # Exit code of a run stopped by a signal (crawler.verdict.ExitCode.INTERRUPTED).
 INTERRUPTED_EXIT = 5
@@ -63,9 +67,25 @@ class StopSignals:
         self._listeners: list[StopListener] = []
 
     def install(self) -> None:
-        """Take SIGINT and SIGTERM (main thread only; again after anyone else took them)."""
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        """Take SIGINT and SIGTERM (main thread only; again after anyone else took them), and
+        receive any that came while a parent's `blocked_for_child` held them back."""
+        for signum in STOPS:
             signal.signal(signum, self._handle)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def blocked_for_child() -> Iterator[None]:
+        """Around starting a child that installs STOP_SIGNALS: the child begins with SIGINT
+        and SIGTERM blocked (a thread's signal mask is inherited through fork and exec), so a
+        stop forwarded while its interpreter starts waits, pending, for its `install` instead
+        of meeting Python's default handling. Blocked in the calling thread only: the
+        process's own stops go to its other threads or wait until the block ends."""
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
     def uninstall(self) -> None:
         """Python's own behaviour again (commands other than a crawl)."""
