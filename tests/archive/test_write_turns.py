@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import time
@@ -45,7 +46,7 @@ def test_two_writers_alternate(tmp_path):
     # Once both are writing, neither writes twice while the other waits: turns alternate
     # (a run of two at most where one had not yet asked, or had already finished).
     longest, run = 1, 1
-    for before, after in zip(order, order[1:], strict=False):
+    for before, after in itertools.pairwise(order):
         run = run + 1 if after == before else 1
         longest = max(longest, run)
     assert longest <= 2, order
