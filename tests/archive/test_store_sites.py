@@ -60,3 +60,34 @@ def test_a_site_is_named_in_one_form(tmp_path):
         assert rows(db, "SELECT url, name FROM sites") == [("https://a.test/", "A blog")]
         with pytest.raises(StoreError, match="not a site URL"):
             store.use_site("https://")
+
+
+def test_storing_reads_no_site_whole(tmp_path):
+    """Every statement a batch runs, with articles known by URL, by post ID under a new
+    permalink, and new, reaches rows through an index, never by reading the site's articles
+    one by one (SQLite, with no statistics, would rather use the site_id index than the post
+    ID's: a scan of the whole site for every lookup, growing with the archive)."""
+    db = tmp_path / "corpus.db"
+    with Store(db, site="https://a.test/") as store:
+        store.save([Observed(article(f"https://a.test/{n}/", wp_post_id=n)) for n in range(50)], T1)
+        statements: list[str] = []
+        store.conn.set_trace_callback(statements.append)
+        store.save(
+            [
+                Observed(article("https://a.test/1/", wp_post_id=1)),  # known by URL
+                Observed(article("https://a.test/moved/", wp_post_id=2)),  # by post ID
+                Observed(article("https://a.test/new/", wp_post_id=99)),
+            ],
+            T1,
+        )
+        store.conn.set_trace_callback(None)
+        plans = {
+            sql: [row[3] for row in store.conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+            for sql in statements
+            if sql.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE"))
+        }
+    assert any("wp_post_id" in sql for sql in plans)  # the lookups by post ID were made
+    for sql, plan in plans.items():
+        for step in plan:
+            assert not step.startswith("SCAN articles"), (sql, plan)
+            assert "idx_articles_site_id" not in step, (sql, plan)
