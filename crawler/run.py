@@ -138,9 +138,8 @@ def run_crawl(options: CrawlOptions, share: bool = False) -> CrawlResult:
 
 
 def crawler_process(options: CrawlOptions) -> CrawlerProcess:
-    """The process's CrawlerProcess. From here on a SIGINT/SIGTERM is the run's to handle:
-    Scrapy runs code under Deferreds, which would take the pre-start SystemExit for an error
-    (crawler.stop)."""
+    """The process's CrawlerProcess. From here on a SIGINT/SIGTERM is the run's to handle
+    (crawler.stop): the process no longer exits on the spot, the run ends what it began."""
     process = CrawlerProcess(settings_for(options))
     STOP_SIGNALS.hold()
     return process

@@ -55,11 +55,13 @@ class StopSignals:
 
     Until the command holds the signals (nothing started: it is still importing, checking
     the database, taking the lock), a signal ends the process there with the interrupted
-    exit code: SystemExit, so the lock and the database close as usual. From hold() on
-    (just before Scrapy runs code under Deferreds, which would take a SystemExit for an
-    error) a first signal is recorded for the run to see when it opens
-    (crawler.runs.ArchiveRun), or handed to the runs listening, which alone decide; with
-    no run listening, a second signal ends the process at once.
+    exit code, at once (os._exit): a SystemExit raised from the handler could land in a
+    callback that Python runs mid-import, which prints it and goes on; nothing needs closing
+    (the lock is an flock, and SQLite rolls back a transaction its process did not end).
+    From hold() on (just before Scrapy starts building the run) a first signal is recorded
+    for the run to see when it opens (crawler.runs.ArchiveRun), or handed to the runs
+    listening, which alone decide; with no run listening, a second signal ends the process
+    at once.
     """
 
     def __init__(self) -> None:
@@ -116,7 +118,7 @@ class StopSignals:
             if not self.held:
                 # os.write: the interrupted code may be writing to sys.stderr itself.
                 os.write(2, b"tag-archiver: interrupted before the run began; nothing was done\n")
-                raise SystemExit(INTERRUPTED_EXIT)
+                os._exit(INTERRUPTED_EXIT)
         for listener in listeners:
             listener.signal_received(signum, len(self.received))
 

@@ -53,3 +53,35 @@ def test_the_block_is_the_childs_only():
     child.communicate(timeout=20)
     assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
     assert not STOPS & before
+
+
+# A stop that Python hands to the handler while it runs a callback (a weakref's, as
+# importlib's module locks have): an exception raised there would be printed and forgotten.
+IN_A_CALLBACK = """
+import os, signal, time, weakref
+from crawler.stop import STOP_SIGNALS
+STOP_SIGNALS.install()
+
+class Thing:
+    pass
+
+def callback(_):
+    os.kill(os.getpid(), signal.SIGTERM)
+    for _ in range(10_000):  # the handler runs here, inside the callback
+        pass
+
+thing = Thing()
+reference = weakref.ref(thing, callback)
+del thing
+time.sleep(0.5)
+print("went on")
+"""
+
+
+def test_a_stop_met_inside_a_callback_still_ends_the_process():
+    child = subprocess.run(
+        [sys.executable, "-c", IN_A_CALLBACK], capture_output=True, text=True, timeout=20
+    )
+    assert child.returncode == INTERRUPTED_EXIT, child.stderr
+    assert "went on" not in child.stdout
+    assert "Traceback" not in child.stderr
