@@ -26,7 +26,6 @@ import contextlib
 import importlib
 import itertools
 import logging
-import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -36,14 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from archive.errors import StoreError
+from archive.lean_sqlite_utils import import_sqlite_utils_without_numpy
 from archive.processes import forkserver_context, ignore_stop_signals
 
 logger = logging.getLogger(__name__)
-
-# sqlite-utils imports pandas and numpy whenever they are installed, to convert their values.
-# The writer stores only our own records, and they would only add to its memory.
-# Marked absent before the store is imported, their imports fail and sqlite-utils does without.
-NOT_NEEDED_IN_THE_WRITER = ("numpy", "pandas")
 
 _CLOSE = None  # the message that ends the writer, after everything sent before it
 
@@ -185,8 +180,7 @@ def _serve(conn: Connection, path: str, durable: bool) -> None:
     """The writer process: open the store, then carry out calls until told to close or the
     caller's end of the pipe closes."""
     ignore_stop_signals()
-    for name in NOT_NEEDED_IN_THE_WRITER:
-        sys.modules.setdefault(name, None)
+    import_sqlite_utils_without_numpy()
     from archive.store import Store  # imported here, after the line above: not at the top
 
     try:

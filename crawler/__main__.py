@@ -6,6 +6,10 @@ from crawler.stop import STOP_SIGNALS
 
 STOP_SIGNALS.install()
 
+from archive.lean_sqlite_utils import import_sqlite_utils_without_numpy  # noqa: E402
+
+import_sqlite_utils_without_numpy()
+
 from crawler.cli import main  # noqa: E402
 
 main()

@@ -20,6 +20,8 @@ import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from archive.lean_sqlite_utils import import_sqlite_utils_without_numpy  # noqa: E402
+
 
 def stop_when_orphaned() -> None:
     """The run's first process died (kill -9, the OOM killer): stop as a SIGTERM would, so
@@ -37,6 +39,7 @@ def stop_when_orphaned() -> None:
 def main(argv: list[str]) -> int:
     config = json.loads(argv[1])
     stop_when_orphaned()
+    import_sqlite_utils_without_numpy()
     from crawler.run import CrawlOptions, run_crawl
 
     options = CrawlOptions(**config["options"])
