@@ -14,9 +14,9 @@ from tests.wordpress.conftest import mutate
 
 pytestmark = pytest.mark.wordpress
 
-# test_browser's Chromium (a fixture here too), its screenshots' directory, its server
+# test_browser's Chromium (a fixture here too), its screenshots, its server
 browser = test_browser.browser
-ARTIFACTS, chromium, serving = test_browser.ARTIFACTS, test_browser.chromium, test_browser.serving
+chromium, screenshot, serving = test_browser.chromium, test_browser.screenshot, test_browser.serving
 HISTORY_4 = 17  # its post id on a freshly built test bed (populate.php inserts posts in order)
 
 
@@ -44,10 +44,7 @@ def test_a_post_retitled_on_the_site_shows_its_history(scratch, browser, tmp_pat
     with serving(db) as base:
         url = f"{base}/-/article/{article_id}"
         doc = lxml.html.fromstring(chromium(browser, tmp_path, "--dump-dom", url))
-        ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / "article-history-testbed.png"
-        shot.unlink(missing_ok=True)
-        chromium(browser, tmp_path, f"--screenshot={shot}", "--window-size=1280,1600", url)
+        shot = screenshot(browser, tmp_path, url, "article-history-testbed.png", 1600)
     assert doc.xpath("//h1")[0].text_content().strip() == "History Notes, Part 4 (revised)"
     history = doc.xpath("//section[@class='ta-history']")[0]
     assert [h.text for h in history.xpath(".//h3")] == ["Version 2", "Version 1"]

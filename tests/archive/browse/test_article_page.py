@@ -23,7 +23,7 @@ from tests.helpers import T1, T2, article
 
 # test_browser's Chromium and its `tag-archiver serve` of the test-bed crawl, as fixtures here
 browser, served = test_browser.browser, test_browser.served
-chromium, ARTIFACTS = test_browser.chromium, test_browser.ARTIFACTS
+chromium, screenshot = test_browser.chromium, test_browser.screenshot
 serving = test_browser.serving
 
 SITE = "https://b.test/"
@@ -366,10 +366,7 @@ def test_article_page_in_the_browser(browser, served, crawled, tmp_path):
         "Who is liable when an agent errs?",
     ]
     assert questions.xpath("li[1]/ul/li/ul/li")[0].text == "Caveat: Except for simple forms."
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "article-page.png"
-    shot.unlink(missing_ok=True)
-    chromium(browser, tmp_path, f"--screenshot={shot}", "--window-size=1280,1600", url)
+    shot = screenshot(browser, tmp_path, url, "article-page.png", 1600)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
 
@@ -405,12 +402,7 @@ def test_an_edited_articles_history_in_the_browser(browser, tmp_path):
     with serving(db) as base:
         url = f"{base}/-/article/1"
         doc = lxml.html.fromstring(chromium(browser, tmp_path, "--dump-dom", url))
-        ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / "article-history.png"
-        shot.unlink(missing_ok=True)
-        chromium(
-            browser, tmp_path, f"--screenshot={shot}", "--window-size=1280,1400", f"{url}#version-2"
-        )
+        shot = screenshot(browser, tmp_path, f"{url}#version-2", "article-history.png")
     history = doc.xpath("//section[@class='ta-history']")[0]
     assert [h.text for h in history.xpath(".//h3")] == ["Version 2", "Version 1"]
     newest = history.xpath(".//div[@id='version-2']")[0]

@@ -78,6 +78,18 @@ def chromium(browser: str, tmp_path: Path, *args: str) -> str:
     return result.stdout
 
 
+def screenshot(
+    browser: str, tmp_path: Path, url: str, name: str, height: int = 1400, *args: str
+) -> Path:
+    """The page at `url` as Chromium draws it 1280 pixels wide, saved anew as ARTIFACTS/name
+    (a file left by an earlier run is removed first); `args`: more Chromium options."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / name
+    shot.unlink(missing_ok=True)
+    chromium(browser, tmp_path, f"--screenshot={shot}", f"--window-size=1280,{height}", *args, url)
+    return shot
+
+
 def test_search_in_the_browser(browser, served, tmp_path):
     dom = chromium(browser, tmp_path, "--dump-dom", f"{served}/article_summary?_search=scale")
     assert "Andrej Karpathy on the Decade of AI Agents" in dom
@@ -94,8 +106,5 @@ def test_tag_facet_and_screenshot(browser, served, tmp_path):
     url = f"{served}/article_summary?tags__arraycontains=history"  # tags facet is configured
     dom = chromium(browser, tmp_path, "--dump-dom", url)
     assert "10 rows where tags contains" in dom and "History Notes, Part 1" in dom
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "article_summary-history-facet.png"
-    shot.unlink(missing_ok=True)
-    chromium(browser, tmp_path, f"--screenshot={shot}", "--window-size=1280,1400", url)
+    shot = screenshot(browser, tmp_path, url, "article_summary-history-facet.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000

@@ -19,7 +19,7 @@ from archive.store import Store
 from tests.archive.browse.client import get_root
 
 # browser and served: the browser test's fixtures, shared rather than copied
-from tests.archive.browse.test_browser import ARTIFACTS, browser, chromium, served  # noqa: F401
+from tests.archive.browse.test_browser import browser, chromium, screenshot, served  # noqa: F401
 from tests.helpers import article
 
 PER_MONTH = charts.PER_MONTH_PATH
@@ -271,15 +271,11 @@ def test_charts_in_the_browser(browser, served, tmp_path):  # noqa: F811
             f"{charts.CHARTS_PATH} answered {exc.code} in `tag-archiver serve`: make_datasette "
             "must register archive.browse.charts (pm.register(charts, name=charts.NAME))"
         )
-    ARTIFACTS.mkdir(exist_ok=True)
     for path, title, name in (
         (PER_MONTH, "Articles per month", "chart-articles-per-month.png"),
         (COOCCURRENCE, "Tag co-occurrence", "chart-tag-cooccurrence.png"),
     ):
         dom = chromium(browser, tmp_path, "--dump-dom", f"{origin}{path}")
         assert f"<h1>{title}</h1>" in dom and "<svg" in dom and "Error" not in dom
-        shot = ARTIFACTS / name
-        shot.unlink(missing_ok=True)
-        size = "--window-size=1280,1400"
-        chromium(browser, tmp_path, f"--screenshot={shot}", size, f"{origin}{path}")
+        shot = screenshot(browser, tmp_path, f"{origin}{path}", name)
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000

@@ -12,9 +12,9 @@ import pytest
 from archive.browse.replay import DEVELOPMENT_PYWB, ReplayError, find_wayback, pywb_replay
 from tests.archive.browse import test_browser
 
-# test_browser's Chromium (a fixture here too), its screenshots' directory, its server
+# test_browser's Chromium (a fixture here too), its screenshots, its server
 browser = test_browser.browser
-ARTIFACTS, chromium, serving = test_browser.ARTIFACTS, test_browser.chromium, test_browser.serving
+chromium, screenshot, serving = test_browser.chromium, test_browser.screenshot, test_browser.serving
 
 ARCHIVED_LINK = re.compile(r'class="ta-archived" href="([^"]+)"')
 
@@ -37,10 +37,10 @@ def test_one_click_reaches_the_archived_tag_page_and_article(browser, crawled, t
             browser, tmp_path, "--virtual-time-budget=5000", "--dump-dom", tag_capture
         )
         assert "Tag:" in tag_page or "tag-" in tag_page
-        ARTIFACTS.mkdir(exist_ok=True)
-        chromium(browser, tmp_path, f"--screenshot={ARTIFACTS / 'replayed-article.png'}",
-                 "--window-size=1280,900", "--virtual-time-budget=5000", capture)  # fmt: skip
-    assert (ARTIFACTS / "replayed-article.png").stat().st_size > 10_000
+        shot = screenshot(
+            browser, tmp_path, capture, "replayed-article.png", 900, "--virtual-time-budget=5000"
+        )
+    assert shot.stat().st_size > 10_000
 
 
 def test_a_replay_that_cannot_start_is_said_on_the_page(crawled, tmp_path, monkeypatch):
