@@ -6,10 +6,6 @@ from crawler.stop import STOP_SIGNALS
 
 STOP_SIGNALS.install()
 
-from archive.lean_sqlite_utils import import_sqlite_utils_without_numpy  # noqa: E402
-
-import_sqlite_utils_without_numpy()
-
-from crawler.cli import main  # noqa: E402
+from crawler import main  # noqa: E402  # the `tag-archiver` script's own entry point
 
 main()
