@@ -21,6 +21,10 @@ TAG_ARCHIVER_CONTACT = "https://github.com/tag-archiver/tag-archiver"
 # peak), and a crash loses more (what was lost is in the WARC files: `reextract` rebuilds
 # it). Every batch is all-or-nothing.
 TAG_ARCHIVER_BATCH_SIZE = 50
+# Later pages of a tag asked for ahead of its answers when page 1 names the last page
+# (crawler.later_pages): enough to keep the most a site gets with --delay 0 (8 requests at a
+# time) busy, few enough that a tag of 10,000 pages does not fill the scheduler.
+TAG_ARCHIVER_PAGES_AHEAD = 32
 # Seconds between progress lines in the log.
 TAG_ARCHIVER_PROGRESS_INTERVAL = 10.0
 # WARC output. Empty directory: DB-NAME-warc/ beside the database.

@@ -3,8 +3,9 @@
     scrapy crawl tags -a site=https://pjfp.com -a tags=ai-scaling,scaling-laws
     scrapy crawl tags -a site=https://pjfp.com -a all_tags=1 -a articles=0
 
-Each tag archive page yields its articles as items; page 1 schedules every later page at
-once when the theme prints the last page number, otherwise each page follows its next link.
+Each tag archive page yields its articles as items; when the theme prints the last page
+number, page 1 hands every later page to crawler.later_pages, which asks for a window of them
+ahead of their answers; otherwise each page follows its next link.
 Each article's permalink is fetched once (unless articles=0) to fill what the archive block
 lacks. Extraction is archive.extract's pure function, run here, in the crawling process: a
 page is parsed where its bytes already are (crawler processes, not extraction workers, are
@@ -37,6 +38,7 @@ from crawler.capture import CAPTURE_ID, CONDITIONAL, header_pairs
 from crawler.conditional import NOT_MODIFIED
 from crawler.database import DatabaseWriter
 from crawler.discovery import TagDiscovery
+from crawler.later_pages import LaterPages
 from crawler.pages import PageLedger
 from crawler.pipelines import StorePipeline
 from crawler.runs import ArchiveRun
@@ -98,6 +100,7 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
         self.walked: dict[str, tuple[str, str]] = {}
         self.verified = False
         self.shares: CrawlShares | None = None
+        self.later: LaterPages | None = None  # built in start(), from the settings
 
     # --- start -----------------------------------------------------------------------------
 
@@ -118,6 +121,7 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
                     logger.warning("the previous run did not finish: walking every page")
                     self.full = True
         self.full = self.full or self.crawler.settings.getbool("TAG_ARCHIVER_FULL")
+        self.later = LaterPages(self.crawler.settings.getint("TAG_ARCHIVER_PAGES_AHEAD"))
         self.crawler.signals.connect(self.idle, signal=signals.spider_idle)
         self.shares = self.crawler.get_extension(CrawlShares)
         if self.share:
@@ -179,6 +183,9 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
         self.answered()
         if page_number == 1:
             self.tags_answered.add(tag)
+        else:
+            for request in self.next_later_page(tag):
+                yield request
         if response.status in NOT_FOUND:
             for request in self.tag_page_not_found(response, tag, page_number, fallback):
                 yield request
@@ -284,19 +291,32 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
 
     def more_pages(self, page: Page, tag: str, page_number: int) -> Iterable[scrapy.Request]:
         if self.walk_all and page_number == 1 and len(page.page_urls) > 1:
-            # The theme printed the last page number: schedule every page now, so they are
-            # fetched side by side instead of one after another.
-            for number, url in enumerate(page.page_urls[1:], start=2):
-                if self.on_site(url):
-                    yield self.tag_request(url, tag=tag, page_number=number)
+            # The theme printed the last page number: the later pages are fetched side by
+            # side instead of one after another, a window of them at a time.
+            yield from self.later_page_requests(tag, self.later.start(tag, page.page_urls[1:]))
         following = page.next_url
         if following is None and page_number < len(page.page_urls):
             following = page.page_urls[page_number]
-        if following and self.on_site(following):
+        if following and not self.later.waiting(tag, page_number + 1) and self.on_site(following):
             # Themes with only older/newer links, incremental runs (one page at a time), and
-            # archives that grew since page 1 was read. Pages already scheduled are dropped
+            # archives that grew since page 1 was read. Pages already asked for are dropped
             # by the duplicate filter.
             yield self.tag_request(following, tag=tag, page_number=page_number + 1)
+
+    def next_later_page(self, tag: str) -> Iterable[scrapy.Request]:
+        """One of the tag's later pages was answered, or failed: ask for the next one held."""
+        following = self.later.next(tag) if self.later is not None else None
+        return self.later_page_requests(tag, [following] if following else [])
+
+    def later_page_requests(
+        self, tag: str, pages: list[tuple[int, str]]
+    ) -> Iterable[scrapy.Request]:
+        while pages:
+            number, url = pages.pop(0)
+            if self.on_site(url):
+                yield self.tag_request(url, tag=tag, page_number=number)
+            elif (following := self.later.next(tag)) is not None:
+                pages.append(following)  # no answer will come to ask for the next
 
     # --- articles ---------------------------------------------------------------------------
 
@@ -334,8 +354,14 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
             logger.warning("%s: %s", article.url, note)
 
     def idle(self) -> None:
-        """Once every tag is walked: check the stored articles that should have been listed
+        """Nothing in flight: ask for the later pages still held (crawler.later_pages), if
+        any; once every tag is walked, check the stored articles that should have been listed
         on the pages read but were not. 404/410 marks one gone; 200 means it left the tag."""
+        if self.later:
+            for tag, number, url in self.later.drain():
+                for request in self.later_page_requests(tag, [(number, url)]):
+                    self.crawler.engine.crawl(request)
+            raise DontCloseSpider
         if self.verified or not self.fetch_articles or not self.walked:
             return
         self.verified = True
@@ -451,11 +477,16 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
         self.crawler.stats.inc_value("tag_archiver/links/offsite")
         return False
 
-    def failed(self, failure: Failure) -> None:
+    def failed(self, failure: Failure) -> list[scrapy.Request]:
+        """Settle and count a failed page; the requests that follow from it (the next of a
+        tag's later pages)."""
         request = failure.request
         tag = request.cb_kwargs.get("tag")
+        following: list[scrapy.Request] = []
         if tag is not None and request.cb_kwargs.get("page_number", 1) == 1:
             self.tags_answered.add(tag)  # an answer of sorts: the failure is counted below
+        elif tag is not None:
+            following = list(self.next_later_page(tag))
         if failure.check(HttpError):
             self.answered()
             reason = f"HTTP {failure.value.response.status}"
@@ -468,7 +499,8 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
             ledger.settle(request, verdict, reason)
         if verdict == "skipped":
             logger.info("not fetched on purpose: %s (%s)", request.url, reason)
-            return
+            return following
         self.crawler.stats.inc_value("tag_archiver/errors")
         self.crawler.stats.inc_value("tag_archiver/errors/download")
         logger.error("failed to fetch %s (%s)", request.url, reason)
+        return following

@@ -40,6 +40,8 @@ class Post:
 class Blog:
     posts: dict[int, Post] = field(default_factory=dict)
     requests: list[tuple[float, str]] = field(default_factory=list)
+    answers: list[tuple[float, str]] = field(default_factory=list)  # when each was sent whole
+    errors: dict[str, int] = field(default_factory=dict)  # path -> status it always answers
     etags: bool = False
     throttle: dict[str, int] = field(default_factory=dict)  # path -> 429s still to send
     delay: float = 0.0
@@ -85,6 +87,8 @@ class _Handler(BaseHTTPRequestHandler):
         if blog.throttle.get(self.path):
             blog.throttle[self.path] -= 1
             return self.answer(429, b"slow down", [("Retry-After", "2")])
+        if self.path in blog.errors:
+            return self.answer(blog.errors[self.path], b"broken")
         html = blog.page(self.path)
         if html is None:
             return self.answer(404, b"<html><body class='error404'>Not found</body></html>")
@@ -107,6 +111,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if status != 304:
             self.wfile.write(body)
+        self.wfile.flush()
+        self.server.blog.answers.append((time.monotonic(), self.path))
 
     def log_message(self, format: str, *args: object) -> None:
         pass
