@@ -1,8 +1,9 @@
 """`python -m crawler.share CONFIG`: one of a run's other crawler processes (crawler.shares).
 
-It walks the tags that arrive on its stdin as part of the run CONFIG names, writes its stats
-and verdict to CONFIG's result file, and exits with its verdict's code. Started by the run's
-first process, never by hand.
+It imports what a crawl needs, reads the run it adds to from the first line of its stdin,
+walks the tags that arrive after it, writes its stats and verdict to CONFIG's result file,
+and exits with its verdict's code; if stdin ends before naming a run, it exits 0 at once.
+Started by the run's first process, never by hand.
 """
 
 from __future__ import annotations
@@ -42,10 +43,14 @@ def main(argv: list[str]) -> int:
     import_sqlite_utils_without_numpy()
     from crawler.run import CrawlOptions, run_crawl
 
+    run_line = sys.stdin.buffer.readline()
+    if not run_line:
+        return 0  # the first process ended before its run began
+    run = json.loads(run_line)
     options = CrawlOptions(**config["options"])
     options.extra_settings["TAG_ARCHIVER_SHARE"] = {
-        "run_id": config["run_id"],
-        "capture_ids": config["capture_ids"],
+        "run_id": run["run_id"],
+        "capture_ids": run["capture_ids"],
         "claims": config["claims"],
         "ledger": config["ledger"],
         "write_turns": config["write_turns"],

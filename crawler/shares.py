@@ -17,9 +17,13 @@ allowed per site is divided between them, and a crawl with a delay or AutoThrott
 timing is per process, gets one process.
 
 The protocol with a child (crawler.share): `python -m crawler.share CONFIG`, CONFIG a JSON
-object (the crawl's options, the run it adds to, its first capture id and stride, the file
-for its result); tags arrive on its stdin as JSON lines, and the end of stdin means no more.
-It writes its stats and verdict to the result file and exits with its verdict's code.
+object (the crawl's options, the shared files, the file for its result). The children are
+started with the first process's Scrapy, before its run is open, so that their start-up
+(imports, most of a second) overlaps the first's instead of delaying the second core's work.
+The first line on a child's stdin names the run it adds to and its first capture id and
+stride; tags follow as JSON lines, and the end of stdin means no more. A child whose stdin
+ends before that first line (the run never began) exits 0 and reports nothing. Otherwise it
+writes its stats and verdict to the result file and exits with its verdict's code.
 Children run in a session of their own, so a terminal's Ctrl-C, sent to the foreground
 process group, reaches them once: forwarded by this process.
 """
@@ -111,6 +115,10 @@ class _Child:
         self.ended: defer.Deferred[ShareResult] = defer.Deferred()
         threading.Thread(target=self._feed, name=f"crawler {index} tags", daemon=True).start()
         threading.Thread(target=self._wait, name=f"crawler {index} exit", daemon=True).start()
+
+    def begin(self, run: dict[str, Any]) -> None:
+        """The run it adds to: the first line it reads."""
+        self.tags.put(json.dumps(run))
 
     def send(self, url: str, tag: str, named: bool) -> None:
         self.tags.put(json.dumps({"url": url, "tag": tag, "named": named}))
@@ -205,17 +213,20 @@ class CrawlShares:
             self.write_turns_dir = self._tmp.name
         self.claims: SharedClaims | None = SharedClaims(self.claims_path)
         self.children: list[_Child] = []
+        self.begun = False
         self.handed_out = 0
         self.results: list[ShareResult] = []
         self._finishing: asyncio.Future | None = None
+        if not member:
+            self._start_children()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlShares:
         return cls(crawler)
 
-    def start(self, run_id: int, first_capture_id: int) -> None:
-        """Start processes 1..count-1 of run `run_id` (this one is process 0), each with the
-        concurrency limits this one got (plan(), divided())."""
+    def _start_children(self) -> None:
+        """Processes 1..count-1 (this one is process 0), each with the concurrency limits
+        this one got (plan(), divided()); they wait for start() to name the run."""
         assert self._tmp is not None
         settings = self.crawler.settings
         prefix = settings.get("TAG_ARCHIVER_WARC_PREFIX")
@@ -231,8 +242,6 @@ class CrawlShares:
             }
             config = {
                 "options": {**self.options, "extra_settings": extra},
-                "run_id": run_id,
-                "capture_ids": [first_capture_id + index, self.count],
                 "claims": self.claims_path,
                 "ledger": self.ledger_path,
                 "write_turns": self.write_turns_dir,
@@ -244,6 +253,15 @@ class CrawlShares:
             self.count,
             " ".join(str(child.process.pid) for child in self.children),
         )
+
+    def start(self, run_id: int, first_capture_id: int) -> None:
+        """The other processes add to run `run_id`; process k of N numbers its captures
+        first_capture_id + k, + k + N, ..."""
+        self.begun = True
+        for child in self.children:
+            child.begin(
+                {"run_id": run_id, "capture_ids": [first_capture_id + child.index, self.count]}
+            )
 
     @property
     def finished(self) -> bool:
@@ -279,8 +297,9 @@ class CrawlShares:
             child.no_more()
         for child in self.children:
             result = await maybe_deferred_to_future(child.ended)
-            self.results.append(result)
-            self._add_stats(result.stats)
+            if self.begun:  # before, a child has no run to report on
+                self.results.append(result)
+                self._add_stats(result.stats)
         self.close()
         return self.results
 

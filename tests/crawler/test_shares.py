@@ -8,6 +8,9 @@ import json
 import os
 import re
 import signal
+import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from tests.archive_view import crawl_view
 from tests.crawler.changing_site import Blog, changing_site
 from tests.helpers import (
     FIXTURES,
+    ROOT,
     THEMES,
     Crawl,
     check_database,
@@ -181,3 +185,42 @@ def alive(pid: int) -> bool:
             return stat.read().split(") ", 1)[1][0] != "Z"
     except OSError:
         return False
+
+
+def test_the_other_processes_start_before_the_run_is_open(tmp_path):
+    """They import and set up while the first process opens the run: here the run waits for
+    a write lock the test holds, and the other process is already up, waiting to be told the
+    run; once the lock goes, both crawl as one run."""
+    db = tmp_path / "a.db"
+    with changing_site(blog_of_two_tags()) as origin:
+        crawl_or_fail(origin, db, "--tag", "news")  # the schema exists: only the run waits
+        holder = sqlite3.connect(db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            run = Crawl(origin, "--db", str(db), "--delay", "0", "--tag", "news",
+                        "--tag", "notes", "--crawlers", "2", "--full")  # fmt: skip
+            assert run.wait_for("the others: pids", timeout=8), run.stderr()[-2000:]
+            (child,) = map(int, PIDS.search(run.stderr()).group(2).split())
+            assert alive(child)
+            assert rows(db, "SELECT count(*) FROM runs") == [(1,)]  # not yet opened
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        ended = run.end()
+    assert ended.returncode == 0, ended.stderr[-3000:]
+    assert rows(db, "SELECT status FROM runs ORDER BY id") == [("finished",), ("finished",)]
+    assert rows(db, "SELECT count(*) FROM articles") == [(12,)]
+
+
+def test_another_process_told_no_run_exits_at_once_and_reports_nothing(tmp_path):
+    """The first process ended before its run began (the end of stdin before a run line)."""
+    result_path = tmp_path / "result.json"
+    config = {"options": {}, "claims": "", "ledger": "", "write_turns": "",
+              "result": str(result_path)}  # fmt: skip
+    child = subprocess.run(
+        [sys.executable, "-m", "crawler.share", json.dumps(config)],
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert child.returncode == 0, child.stderr
+    assert child.stderr == ""
+    assert not result_path.exists()
