@@ -389,6 +389,23 @@ def _v6_sites(db: sqlite_utils.Database) -> None:
         db.create_view(name, VIEWS_WITH_SITES[name].strip())
 
 
+# FTS5 merges a table's index segments once this many of one size exist (its default is
+# 4; 16 is the most it allows). Every batch the store writes is a new segment: at 4, merging
+# them cost about a quarter of storing's CPU. Which rows match, and their rank, do not
+# depend on how the index is cut into segments; a query reads at most 15 per size (about 45
+# for a million articles).
+FTS_AUTOMERGE = 16
+
+
+def _v7_search_merges_less_often(db: sqlite_utils.Database) -> None:
+    """The search indexes merge their segments 16 at a time, not 4 (FTS_AUTOMERGE)."""
+    for table in SEARCHED:
+        db.execute(
+            f"INSERT INTO [{table}_fts] ([{table}_fts], rank) VALUES ('automerge', ?)",
+            [FTS_AUTOMERGE],
+        )
+
+
 def _root(site: str) -> str:
     try:
         return site_root(site)
@@ -404,6 +421,7 @@ MIGRATIONS = (
     _v4_search_indexed_by_the_store,
     _v5_fidelity,
     _v6_sites,
+    _v7_search_merges_less_often,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 import sqlite_utils
 
-from archive.schema import MIGRATIONS, SCHEMA_VERSION
+from archive.schema import FTS_AUTOMERGE, MIGRATIONS, SCHEMA_VERSION, SEARCHED
 from archive.store import Store
 
 
@@ -136,3 +136,59 @@ def test_a_database_without_runs_takes_its_site_from_its_first_capture(tmp_path)
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT url FROM sites").fetchall() == [("http://b.test:8080/",)]
     assert conn.execute("SELECT site_id FROM captures").fetchall() == [(1,)]
+
+
+def automerge(db, table: str) -> int:
+    return db.execute(f"SELECT v FROM [{table}_fts_config] WHERE k = 'automerge'").fetchone()[0]
+
+
+def test_search_indexes_merge_their_segments_sixteen_at_a_time(tmp_path):
+    """Step 7, for a new database and for one written by an earlier version."""
+    new = Store(tmp_path / "new.db")
+    db = sqlite_utils.Database(tmp_path / "v6.db")
+    for step in MIGRATIONS[:6]:
+        step(db)
+    db.execute("PRAGMA user_version = 6")
+    db.close()
+    upgraded = Store(tmp_path / "v6.db")
+    for store in (new, upgraded):
+        assert [automerge(store.db, table) for table in SEARCHED] == [FTS_AUTOMERGE] * 2
+        store.close()
+
+
+def test_how_the_index_merges_leaves_every_search_answer_alone(tmp_path):
+    """The same articles, stored a few a batch (each batch a segment), answer the same ranked
+    queries under FTS5's default merging (4) and under FTS_AUTOMERGE."""
+    from archive.records import Observed
+    from tests.helpers import T1, article
+
+    words = ["scaling", "agents", "compute", "inference", "policy", "training", "data"]
+    answers = {}
+    for merge in (4, FTS_AUTOMERGE):
+        store = Store(tmp_path / f"m{merge}.db")
+        for table in SEARCHED:
+            store.db.execute(
+                f"INSERT INTO [{table}_fts] ([{table}_fts], rank) VALUES ('automerge', ?)", [merge]
+            )
+        for batch in range(40):
+            store.save(
+                [
+                    Observed(article(url=f"http://b.test/{batch}-{n}/", text=" ".join(
+                        words[(batch * n + k) % len(words)] for k in range(1 + (batch + n) % 9)
+                    )))
+                    for n in range(3)
+                ],
+                T1,
+            )  # fmt: skip
+        answers[merge] = [
+            store.db.execute(
+                f"SELECT rowid, rank FROM [{table}_fts] WHERE [{table}_fts] MATCH ? "
+                "ORDER BY rank, rowid",
+                [word],
+            ).fetchall()
+            for table in SEARCHED
+            for word in words
+        ]
+        store.close()
+    assert answers[4] == answers[FTS_AUTOMERGE]
+    assert all(answers[4])  # every word is found somewhere
