@@ -47,7 +47,7 @@ from archive.lock import RunLock, RunLocked
 from archive.store import Store
 from crawler.database import DatabaseWriter
 from crawler.shares import CrawlShares
-from crawler.stop import INTERRUPTED_EXIT, STOP_SIGNALS
+from crawler.stop import INTERRUPTED_EXIT, STOP_SIGNALS, stop_crawl
 from crawler.verdict import Verdict, errors, verdict
 
 logger = logging.getLogger(__name__)
@@ -347,7 +347,12 @@ class ArchiveRun:
             return
         engine = self.crawler.engine
         if engine is not None and engine.running:
-            deferred_from_coro(self.crawler.stop_async())
+            # The spider is closed, not the crawler stopped: a close already under way (the
+            # crawl had just finished) is then awaited whole, its spider_closed handlers
+            # included. Crawler.stop_async() returns once that close's downloads end, and
+            # the process would exit while the run's other crawler processes still write.
+            if stop_crawl(self.crawler, "shutdown") is None:
+                deferred_from_coro(self.crawler.stop_async())
             return
         # Not running yet (the spider is opening, or the engine starting): stopping now
         # would stop nothing, and Scrapy would stop the reactor under an open spider.
@@ -374,6 +379,9 @@ class ArchiveRun:
         self.finish()
         from twisted.internet import reactor
 
+        # The crawler marked stopped (its first step, taken at once), so that Scrapy's own
+        # stop of its crawlers at reactor shutdown does not wait for the pages in flight.
+        deferred_from_coro(self.crawler.stop_async()).addErrback(lambda _failure: None)
         with contextlib.suppress(RuntimeError):  # stopping already
             reactor.stop()
 

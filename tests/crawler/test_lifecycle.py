@@ -20,6 +20,7 @@ import pytest
 from crawler.snapshot import serving
 from tests.crawler.changing_site import Blog, changing_site
 from tests.crawler.hostile_site import archive, post, single
+from tests.crawler.slow_close import DONE as SLOW_CLOSE_DONE
 from tests.helpers import (
     FIXTURES,
     INTERRUPTED,
@@ -66,6 +67,29 @@ def test_a_stop_right_after_the_spider_opened_ends_the_run(tmp_path, signum, aft
     assert again.returncode == 0, again.stderr[-2000:]
     assert rows(db, "SELECT status FROM runs ORDER BY id DESC LIMIT 1") == [("finished",)]
     assert rows(db, "SELECT count(*) FROM articles") == [(16,)]
+
+
+def test_a_stop_while_the_spider_closes_lets_the_close_finish(tmp_path):
+    """A SIGTERM after "Closing spider (finished)", while the item pipelines close (here one
+    that takes 2 s): the close under way runs to its end, the pipelines' and the
+    spider_closed handlers' (the run's other crawler processes awaited, the database writer
+    stopped), before the process ends. Crawler.stop_async() at that moment returned as soon
+    as the close's downloads had ended, and the process ended under the rest."""
+    from crawler import settings as project
+    from crawler.snapshot import serve_snapshot
+
+    pipelines = {**project.ITEM_PIPELINES, "tests.crawler.slow_close.SlowClose": 900}
+    db = tmp_path / "a.db"
+    with serve_snapshot(FIXTURES / "block") as server:
+        run = snapshot_crawl(server.origin, db, "--crawlers", "1",
+                             "--set", f"ITEM_PIPELINES={json.dumps(pipelines)}")  # fmt: skip
+        assert run.wait_for("Closing spider (finished)"), run.stderr()[-2000:]
+        ended = run.end(run.signal(signal.SIGTERM))
+    assert SLOW_CLOSE_DONE in ended.stderr, ended.stderr[-2000:]
+    assert ended.stderr.index(SLOW_CLOSE_DONE) < ended.stderr.index("tag-archiver: ")
+    assert ended.returncode in (OK, INTERRUPTED), ended.stderr[-2000:]
+    check_database(db)
+    check_provenance(db)
 
 
 @pytest.mark.parametrize("marker", ["Scrapy 2.", "Enabled item pipelines", "Closing spider"])
