@@ -29,7 +29,8 @@ def test_one_click_reaches_the_archived_tag_page_and_article(browser, crawled, t
         title = re.search(r"<h1[^>]*>(.*?)</h1>", article, re.S).group(1).strip()
         [capture] = archived_links(article)
         replayed = chromium(browser, tmp_path, "--virtual-time-budget=5000", "--dump-dom", capture)
-        assert unescape(title) in unescape(replayed)
+        # the archived page as it was: its title may space words as the stored one does not
+        assert " ".join(unescape(title).split()) in " ".join(unescape(replayed).split())
         tags = chromium(browser, tmp_path, "--dump-dom", f"{base}/tags?_sort=id")
         tag_capture = archived_links(tags)[0]
         assert "/tag/" in tag_capture
