@@ -22,6 +22,7 @@ from urllib.parse import quote, urlsplit
 
 import scrapy
 from scrapy import signals
+from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -100,7 +101,13 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
         self.walked: dict[str, tuple[str, str]] = {}
         self.verified = False
         self.shares: CrawlShares | None = None
-        self.later: LaterPages | None = None  # built in start(), from the settings
+        self.later = LaterPages(1)  # from_crawler() gives it the window the settings ask
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> TagArchiveSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.later = LaterPages(crawler.settings.getint("TAG_ARCHIVER_PAGES_AHEAD"))
+        return spider
 
     # --- start -----------------------------------------------------------------------------
 
@@ -121,7 +128,6 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
                     logger.warning("the previous run did not finish: walking every page")
                     self.full = True
         self.full = self.full or self.crawler.settings.getbool("TAG_ARCHIVER_FULL")
-        self.later = LaterPages(self.crawler.settings.getint("TAG_ARCHIVER_PAGES_AHEAD"))
         self.crawler.signals.connect(self.idle, signal=signals.spider_idle)
         self.shares = self.crawler.get_extension(CrawlShares)
         if self.share:
@@ -305,7 +311,7 @@ class TagArchiveSpider(TagDiscovery, scrapy.Spider):
 
     def next_later_page(self, tag: str) -> Iterable[scrapy.Request]:
         """One of the tag's later pages was answered, or failed: ask for the next one held."""
-        following = self.later.next(tag) if self.later is not None else None
+        following = self.later.next(tag)
         return self.later_page_requests(tag, [following] if following else [])
 
     def later_page_requests(

@@ -8,9 +8,10 @@ no network and no other process: parses every page (lxml, from bytes), extracts 
 (archive.extract.extract_page, parse included) and stores the extracted articles into a
 new database, TAG_ARCHIVER_BATCH_SIZE articles a transaction, as a crawl's batches are
 stored (archive.store.Store.save: the articles, their first versions, sections, items,
-terms and both full-text indexes). Each stage is timed on this process's CPU clock, and
-reported per tag page, beside the plain Scrapy spider's figure the benchmark measures, so
-that what no change to the crawl's plumbing can take away is a measurement, not a guess.
+terms and both full-text indexes). Each stage is timed on this process's CPU clock and
+reported per tag page, to set beside the plain Scrapy spider's CPU a page that
+tests/bench/bench.py measures: what no change to the crawl's plumbing can take away is then
+a measurement, not a guess.
 """
 
 from __future__ import annotations
